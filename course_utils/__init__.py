@@ -1,0 +1,14 @@
+"""Helpers for the Learning 3D Vision course.
+
+* :mod:`course_utils.p3d` — the PyTorch3D API (real PyTorch3D or the built-in one);
+* :mod:`course_utils.config` — fast mode, device choice, seeds, course folders;
+* :mod:`course_utils.assets` — the course's own meshes in ``data/`` and their generator;
+* :mod:`course_utils.environment` — the environment report shown in chapter 00;
+* :mod:`course_utils.plotting` — matplotlib views of meshes and point clouds.
+"""
+
+from course_utils.config import DATA_DIR, FAST, get_device, seed_everything
+
+__version__ = "0.1.0"
+
+__all__ = ["FAST", "DATA_DIR", "get_device", "seed_everything", "__version__"]

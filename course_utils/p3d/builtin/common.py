@@ -1,0 +1,86 @@
+"""Small helpers shared by the built-in backend: devices, tensor formatting, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+#: A device given as a string (``"cpu"``, ``"cuda:0"``) or a ``torch.device``.
+Device = str | torch.device
+
+
+def make_device(device: Device) -> torch.device:
+    """Return a ``torch.device``; a bare ``"cuda"`` becomes the current CUDA device.
+
+    PyTorch3D compares devices with ``==``, and ``torch.device("cuda") != "cuda:0"``, so
+    an explicit index keeps tensors created in different places comparable.
+    """
+    device = torch.device(device) if isinstance(device, str) else device
+    if device.type == "cuda" and device.index is None:
+        device = torch.device(f"cuda:{torch.cuda.current_device()}")
+    return device
+
+
+def get_device(x: object, device: Device | None = None) -> torch.device:
+    """``device`` if given, else ``x``'s device if it is a tensor, else the CPU."""
+    if device is not None:
+        return make_device(device)
+    if torch.is_tensor(x):
+        return x.device
+    return torch.device("cpu")
+
+
+def unsupported(argument: str, value: object = None, detail: str = "") -> NotImplementedError:
+    """Build the ``NotImplementedError`` raised for an argument the built-in backend lacks.
+
+    Usage: ``raise unsupported("texture_atlas_size", value)``. The message names the
+    argument, says it is a limitation of the built-in backend and how to get real PyTorch3D.
+    """
+    shown = "" if value is None else f"={value!r}"
+    extra = f" {detail.strip()}" if detail else ""
+    return NotImplementedError(
+        f"argument {argument}{shown} is not supported by the course's built-in PyTorch3D "
+        f"implementation.{extra} Use the default, or install real PyTorch3D and set "
+        "COURSE_BACKEND=pytorch3d."
+    )
+
+
+def format_tensor(
+    value: float | Sequence | torch.Tensor,
+    dtype: torch.dtype = torch.float32,
+    device: Device = "cpu",
+) -> torch.Tensor:
+    """Turn a number, sequence or tensor into a tensor on ``device``; scalars become shape (1,)."""
+    device = make_device(device)
+    if not torch.is_tensor(value):
+        value = torch.tensor(value, dtype=dtype, device=device)
+    if value.dim() == 0:
+        value = value.view(1)
+    if value.device != device:
+        value = value.to(device=device)
+    return value
+
+
+def convert_to_tensors_and_broadcast(
+    *args: float | Sequence | torch.Tensor,
+    dtype: torch.dtype = torch.float32,
+    device: Device = "cpu",
+) -> list[torch.Tensor]:
+    """Make every argument a tensor with the same batch size N (the largest one).
+
+    Each input has shape ``(1, ...)`` or ``(N, ...)`` (a scalar counts as ``(1,)``); the
+    ``(1, ...)`` ones are expanded to N. A mismatch (two different batch sizes > 1) raises
+    ``ValueError``.
+    """
+    tensors = [format_tensor(a, dtype=dtype, device=device) for a in args]
+    sizes = [t.shape[0] for t in tensors]
+    batch = max(sizes)
+    out = []
+    for t, n in zip(tensors, sizes):
+        if n != 1 and n != batch:
+            raise ValueError(
+                f"cannot broadcast arguments with batch sizes {sizes}: each must be 1 or {batch}"
+            )
+        out.append(t.expand(batch, *t.shape[1:]))
+    return out

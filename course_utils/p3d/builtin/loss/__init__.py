@@ -1,0 +1,7 @@
+"""Built-in ``pytorch3d.loss``.
+
+Empty for now: its functions arrive with the chapters that teach them. Until then, asking
+``course_utils.p3d.loss`` for a name raises an ``AttributeError`` that says so.
+"""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""Mesh rendering pieces of the built-in renderer."""

@@ -1,0 +1,413 @@
+"""Textures: how a batch of meshes carries colour (PyTorch3D's ``TexturesVertex`` / ``TexturesUV``).
+
+* ``TexturesVertex`` stores one feature vector (usually RGB) per vertex; the renderer
+  interpolates it across each triangle with barycentric coordinates. Simple, but colour
+  detail is limited by the vertex count.
+* ``TexturesUV`` stores an image (the texture *map*) per mesh plus, per face corner, a
+  2-D texture coordinate (u, v) in [0, 1]² into that image. Detail is limited only by the
+  image. Conventions as in PyTorch3D: u grows with the map's column index; v grows
+  *upwards*, so v = 1 is the map's first (top) row; with ``align_corners=True`` the
+  coordinates 0 and 1 fall on the centres of the border pixels.
+
+Both hold a batch of N meshes' textures and follow their ``Meshes``: indexing, ``extend``,
+``to``, ``clone``, ``detach`` and joins. Sampling colours at rasterised pixels
+(``sample_textures``) belongs to the renderer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from course_utils.p3d.builtin.common import Device, make_device, unsupported
+from course_utils.p3d.builtin.structures.batching import list_to_padded, padded_to_list
+
+IndexLike = int | slice | Sequence[int] | torch.Tensor
+
+
+def _index_list(index: IndexLike, size: int) -> list[int]:
+    """Turn any batch index into a list of ints in ``[0, size)``."""
+    if isinstance(index, int):
+        if not -size <= index < size:
+            raise IndexError(f"texture index {index} out of range for a batch of {size}")
+        return [index % size]
+    if isinstance(index, slice):
+        return list(range(size))[index]
+    if torch.is_tensor(index):
+        if index.dtype == torch.bool:
+            index = index.nonzero().flatten()
+        return [int(i) for i in index.tolist()]
+    return [int(i) for i in index]
+
+
+class TexturesBase:
+    """What both texture classes share: batch size, device, and the meshes' sizes.
+
+    ``Meshes`` writes ``_num_verts_per_mesh``, ``_num_faces_per_mesh`` and ``valid`` into
+    its textures when they are attached, so padded inputs can be cut into per-mesh lists.
+    """
+
+    _N: int
+    device: torch.device
+
+    def __len__(self) -> int:
+        return self._N
+
+    def isempty(self) -> bool:
+        return self._N == 0
+
+    def _check_mesh_sizes(self, num_verts: list[int], num_faces: list[int]) -> None:
+        """Called by ``Meshes`` on attach; subclasses check their sizes fit the meshes."""
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+
+class TexturesVertex(TexturesBase):
+    """Per-vertex features (e.g. RGB colours) for a batch of meshes.
+
+    Args:
+        verts_features: a list of N tensors ``(V_n, C)`` or a padded tensor ``(N, V, C)``.
+            Colours are RGB in [0, 1].
+
+    Example:
+        >>> import torch
+        >>> textures = TexturesVertex(verts_features=[torch.ones(4, 3), torch.zeros(3, 3)])
+        >>> textures.verts_features_padded().shape
+        torch.Size([2, 4, 3])
+    """
+
+    def __init__(self, verts_features: Sequence[torch.Tensor] | torch.Tensor) -> None:
+        if torch.is_tensor(verts_features):
+            if verts_features.dim() != 3:
+                raise ValueError(
+                    "TexturesVertex: verts_features must be (N, V, C) or a list of (V, C), "
+                    f"got shape {tuple(verts_features.shape)}"
+                )
+            self._N = verts_features.shape[0]
+            self.device = verts_features.device
+            self._verts_features_padded: torch.Tensor | None = verts_features
+            self._verts_features_list: list[torch.Tensor] | None = None
+            self._num_verts_per_mesh = [verts_features.shape[1]] * self._N
+        elif isinstance(verts_features, (list, tuple)):
+            features = list(verts_features)
+            for n, f in enumerate(features):
+                if not torch.is_tensor(f) or f.dim() != 2:
+                    raise ValueError(f"TexturesVertex: verts_features[{n}] must be a (V, C) tensor")
+            if len({f.shape[1] for f in features}) > 1:
+                raise ValueError("TexturesVertex: every mesh needs the same number of channels")
+            self._N = len(features)
+            self.device = features[0].device if features else torch.device("cpu")
+            self._verts_features_list = features
+            self._verts_features_padded = None
+            self._num_verts_per_mesh = [f.shape[0] for f in features]
+        else:
+            raise ValueError(
+                "TexturesVertex: verts_features must be a tensor or a list of tensors, "
+                f"got {type(verts_features).__name__}"
+            )
+        self.valid = torch.ones(self._N, dtype=torch.bool, device=self.device)
+        self._num_faces_per_mesh: list[int] | None = None
+
+    def _check_mesh_sizes(self, num_verts: list[int], num_faces: list[int]) -> None:
+        if self._verts_features_list is not None:
+            have = [f.shape[0] for f in self._verts_features_list]
+            if have != list(num_verts):
+                raise ValueError(
+                    f"TexturesVertex: features for {have} vertices, but the meshes have "
+                    f"{list(num_verts)}; give one feature row per vertex"
+                )
+        elif self._verts_features_padded.shape[1] < max(num_verts, default=0):
+            raise ValueError(
+                f"TexturesVertex: padded features hold {self._verts_features_padded.shape[1]} "
+                f"vertices per mesh, fewer than the meshes' {max(num_verts)}"
+            )
+
+    def verts_features_list(self) -> list[torch.Tensor]:
+        """List of N tensors ``(V_n, C)``."""
+        if self._verts_features_list is None:
+            self._verts_features_list = padded_to_list(
+                self._verts_features_padded, self._num_verts_per_mesh
+            )
+        return self._verts_features_list
+
+    def verts_features_packed(self) -> torch.Tensor:
+        """``(sum V_n, C)``: features of the packed vertices."""
+        return torch.cat(self.verts_features_list(), dim=0)
+
+    def verts_features_padded(self) -> torch.Tensor:
+        """``(N, max V_n, C)``, zero padded."""
+        if self._verts_features_padded is None:
+            self._verts_features_padded = list_to_padded(self._verts_features_list, pad_value=0.0)
+        return self._verts_features_padded
+
+    def faces_verts_textures_packed(self, faces_packed: torch.Tensor) -> torch.Tensor:
+        """``(F, 3, C)``: the features at the three corners of each packed face."""
+        return self.verts_features_packed()[faces_packed]
+
+    def _new(self, features: list[torch.Tensor]) -> TexturesVertex:
+        return self.__class__(verts_features=features)
+
+    def __getitem__(self, index: IndexLike) -> TexturesVertex:
+        features = self.verts_features_list()
+        return self._new([features[i] for i in _index_list(index, self._N)])
+
+    def clone(self) -> TexturesVertex:
+        return self._new([f.clone() for f in self.verts_features_list()])
+
+    def detach(self) -> TexturesVertex:
+        return self._new([f.detach() for f in self.verts_features_list()])
+
+    def to(self, device: Device) -> TexturesVertex:
+        device = make_device(device)
+        if device == self.device:
+            return self
+        return self._new([f.to(device) for f in self.verts_features_list()])
+
+    def extend(self, N: int) -> TexturesVertex:  # noqa: N803 - PyTorch3D's argument name
+        """Repeat each mesh's features N times, matching ``Meshes.extend``."""
+        return self._new([f.clone() for f in self.verts_features_list() for _ in range(N)])
+
+    def join_batch(self, textures: Sequence[TexturesVertex]) -> TexturesVertex:
+        """This batch followed by the batches in ``textures``."""
+        features = list(self.verts_features_list())
+        for t in textures:
+            features += t.verts_features_list()
+        return self._new(features)
+
+    def join_scene(self) -> TexturesVertex:
+        """One mesh's worth of features: all vertices' features packed."""
+        return self._new([self.verts_features_packed()])
+
+
+class TexturesUV(TexturesBase):
+    """Texture maps with per-corner UV coordinates for a batch of meshes.
+
+    Args:
+        maps: ``(N, H, W, C)`` tensor, or a list of N ``(H_n, W_n, C)`` tensors (maps of
+            different sizes are resized to the largest when a padded tensor is needed).
+        faces_uvs: list of N int64 ``(F_n, 3)`` tensors (or padded ``(N, F, 3)``): for each
+            face corner, the row of ``verts_uvs`` holding its (u, v).
+        verts_uvs: list of N ``(T_n, 2)`` tensors (or padded ``(N, T, 2)``) of (u, v) in
+            [0, 1]. A UV vertex is distinct from a mesh vertex: a mesh vertex on a texture
+            seam has one UV per side.
+        padding_mode: how to sample outside [0, 1]: ``"border"`` (default), ``"zeros"``,
+            ``"reflection"`` (as ``torch.nn.functional.grid_sample``).
+        align_corners: whether 0 and 1 are the centres (True) or the outer edges (False)
+            of the border pixels.
+        sampling_mode: ``"bilinear"`` (default) or ``"nearest"``.
+    """
+
+    def __init__(
+        self,
+        maps: torch.Tensor | Sequence[torch.Tensor],
+        faces_uvs: torch.Tensor | Sequence[torch.Tensor],
+        verts_uvs: torch.Tensor | Sequence[torch.Tensor],
+        padding_mode: str = "border",
+        align_corners: bool = True,
+        sampling_mode: str = "bilinear",
+    ) -> None:
+        if padding_mode not in ("border", "zeros", "reflection"):
+            raise ValueError(f"TexturesUV: unknown padding_mode {padding_mode!r}")
+        if sampling_mode not in ("bilinear", "nearest"):
+            raise unsupported("sampling_mode", sampling_mode)
+        self.padding_mode = padding_mode
+        self.align_corners = align_corners
+        self.sampling_mode = sampling_mode
+
+        self._maps_list = self._as_list(maps, "maps", dims=3)
+        self._faces_uvs_list = self._as_list(faces_uvs, "faces_uvs", dims=2)
+        self._verts_uvs_list = self._as_list(verts_uvs, "verts_uvs", dims=2)
+        sizes = {len(self._maps_list), len(self._faces_uvs_list), len(self._verts_uvs_list)}
+        if len(sizes) != 1:
+            raise ValueError(
+                f"TexturesUV: maps, faces_uvs and verts_uvs describe {len(self._maps_list)}, "
+                f"{len(self._faces_uvs_list)} and {len(self._verts_uvs_list)} meshes"
+            )
+        self._N = sizes.pop()
+        self.device = self._maps_list[0].device if self._N else torch.device("cpu")
+        for n, (fu, vu) in enumerate(zip(self._faces_uvs_list, self._verts_uvs_list)):
+            if fu.shape[-1] != 3 or fu.dtype.is_floating_point:
+                raise ValueError(f"TexturesUV: faces_uvs[{n}] must be an int64 (F, 3) tensor")
+            if vu.shape[-1] != 2:
+                raise ValueError(f"TexturesUV: verts_uvs[{n}] must be a (T, 2) tensor of (u, v)")
+            if fu.numel() and (int(fu.max()) >= vu.shape[0] or int(fu.min()) < -1):
+                raise ValueError(
+                    f"TexturesUV: faces_uvs[{n}] refers to uv {int(fu.max())}, but "
+                    f"verts_uvs[{n}] has {vu.shape[0]} rows"
+                )
+        self._faces_uvs_list = [f.to(torch.int64) for f in self._faces_uvs_list]
+        self.valid = torch.ones(self._N, dtype=torch.bool, device=self.device)
+        self._num_faces_per_mesh = [f.shape[0] for f in self._faces_uvs_list]
+        self._num_verts_per_mesh: list[int] | None = None
+
+    @staticmethod
+    def _as_list(
+        value: torch.Tensor | Sequence[torch.Tensor], name: str, dims: int
+    ) -> list[torch.Tensor]:
+        """Accept a padded ``(N, ...)`` tensor or a list of per-mesh tensors."""
+        if torch.is_tensor(value):
+            if value.dim() != dims + 1:
+                raise ValueError(
+                    f"TexturesUV: padded {name} must have {dims + 1} dimensions, "
+                    f"got shape {tuple(value.shape)}"
+                )
+            return list(value.unbind(0))
+        items = list(value)
+        for n, item in enumerate(items):
+            if not torch.is_tensor(item) or item.dim() != dims:
+                shape = tuple(item.shape) if torch.is_tensor(item) else type(item).__name__
+                raise ValueError(
+                    f"TexturesUV: {name}[{n}] must have {dims} dimensions, got {shape}"
+                )
+        return items
+
+    def _check_mesh_sizes(self, num_verts: list[int], num_faces: list[int]) -> None:
+        # A padded faces_uvs tensor may hold -1 rows past each mesh's real faces.
+        have = [f.shape[0] for f in self._faces_uvs_list]
+        if any(h < n for h, n in zip(have, num_faces)):
+            raise ValueError(
+                f"TexturesUV: faces_uvs hold {have} faces, the meshes have {list(num_faces)}"
+            )
+        self._faces_uvs_list = [f[:n] for f, n in zip(self._faces_uvs_list, num_faces)]
+        self._num_faces_per_mesh = list(num_faces)
+
+    # ------------------------------------------------------------------ views
+    def maps_list(self) -> list[torch.Tensor]:
+        """List of N maps ``(H_n, W_n, C)``."""
+        return self._maps_list
+
+    def maps_padded(self) -> torch.Tensor:
+        """``(N, H, W, C)``; maps of different sizes are resized (bilinear) to the largest."""
+        height = max(m.shape[0] for m in self._maps_list)
+        width = max(m.shape[1] for m in self._maps_list)
+        resized = []
+        for m in self._maps_list:
+            if m.shape[:2] != (height, width):
+                m = F.interpolate(
+                    m.permute(2, 0, 1)[None],
+                    size=(height, width),
+                    mode="bilinear",
+                    align_corners=self.align_corners,
+                )[0].permute(1, 2, 0)
+            resized.append(m)
+        return torch.stack(resized, dim=0)
+
+    def faces_uvs_list(self) -> list[torch.Tensor]:
+        """List of N int64 ``(F_n, 3)`` indices into the matching ``verts_uvs``."""
+        return self._faces_uvs_list
+
+    def verts_uvs_list(self) -> list[torch.Tensor]:
+        """List of N ``(T_n, 2)`` texture coordinates."""
+        return self._verts_uvs_list
+
+    def faces_uvs_padded(self) -> torch.Tensor:
+        """``(N, max F_n, 3)`` padded with -1."""
+        return list_to_padded(self._faces_uvs_list, pad_value=-1)
+
+    def verts_uvs_padded(self) -> torch.Tensor:
+        """``(N, max T_n, 2)`` padded with 0."""
+        return list_to_padded(self._verts_uvs_list, pad_value=0.0)
+
+    def faces_verts_uvs_packed(self) -> torch.Tensor:
+        """``(sum F_n, 3, 2)``: the (u, v) at the three corners of every packed face."""
+        return torch.cat([vu[fu] for fu, vu in zip(self._faces_uvs_list, self._verts_uvs_list)])
+
+    # ------------------------------------------------------------------ new textures
+    def _new(
+        self, maps: list[torch.Tensor], faces_uvs: list[torch.Tensor], verts_uvs: list[torch.Tensor]
+    ) -> TexturesUV:
+        return self.__class__(
+            maps=maps,
+            faces_uvs=faces_uvs,
+            verts_uvs=verts_uvs,
+            padding_mode=self.padding_mode,
+            align_corners=self.align_corners,
+            sampling_mode=self.sampling_mode,
+        )
+
+    def _map_all(self, fn) -> TexturesUV:
+        return self._new(
+            [fn(m) for m in self._maps_list],
+            [fn(f) for f in self._faces_uvs_list],
+            [fn(v) for v in self._verts_uvs_list],
+        )
+
+    def __getitem__(self, index: IndexLike) -> TexturesUV:
+        chosen = _index_list(index, self._N)
+        return self._new(
+            [self._maps_list[i] for i in chosen],
+            [self._faces_uvs_list[i] for i in chosen],
+            [self._verts_uvs_list[i] for i in chosen],
+        )
+
+    def clone(self) -> TexturesUV:
+        return self._map_all(lambda t: t.clone())
+
+    def detach(self) -> TexturesUV:
+        return self._map_all(lambda t: t.detach())
+
+    def to(self, device: Device) -> TexturesUV:
+        device = make_device(device)
+        if device == self.device:
+            return self
+        return self._map_all(lambda t: t.to(device))
+
+    def extend(self, N: int) -> TexturesUV:  # noqa: N803 - PyTorch3D's argument name
+        """Repeat each mesh's texture N times, matching ``Meshes.extend``."""
+        return self[[i for i in range(self._N) for _ in range(N)]].clone()
+
+    def join_batch(self, textures: Sequence[TexturesUV]) -> TexturesUV:
+        """This batch followed by the batches in ``textures`` (same settings required)."""
+        maps, faces_uvs, verts_uvs = (
+            list(self._maps_list),
+            list(self._faces_uvs_list),
+            list(self._verts_uvs_list),
+        )
+        for t in textures:
+            if (t.padding_mode, t.align_corners, t.sampling_mode) != (
+                self.padding_mode,
+                self.align_corners,
+                self.sampling_mode,
+            ):
+                raise ValueError("join_batch: TexturesUV settings differ between batches")
+            maps += t.maps_list()
+            faces_uvs += t.faces_uvs_list()
+            verts_uvs += t.verts_uvs_list()
+        return self._new(maps, faces_uvs, verts_uvs)
+
+    def join_scene(self) -> TexturesUV:
+        """One texture for the whole batch: maps placed side by side in a single atlas.
+
+        The maps are laid left to right (top-aligned) in one image, and every (u, v) is
+        remapped to the same texel in the atlas, so a joined scene samples exactly the
+        colours its meshes had. Requires ``align_corners=True`` (texel centres at 0 and 1).
+        """
+        if not self.align_corners:
+            raise unsupported("align_corners", False, "join_scene of TexturesUV needs True.")
+        heights = [m.shape[0] for m in self._maps_list]
+        widths = [m.shape[1] for m in self._maps_list]
+        total_h, total_w = max(heights), sum(widths)
+        channels = self._maps_list[0].shape[2]
+        atlas = self._maps_list[0].new_zeros((total_h, total_w, channels))
+        new_verts_uvs, new_faces_uvs = [], []
+        col, uv_offset = 0, 0
+        for m, fu, vu in zip(self._maps_list, self._faces_uvs_list, self._verts_uvs_list):
+            h, w = m.shape[:2]
+            atlas[:h, col : col + w] = m
+            # Texel coordinates within this map (column x, row y, top row y = 0) ...
+            x = vu[:, 0] * (w - 1)
+            y = (1 - vu[:, 1]) * (h - 1)
+            # ... are shifted into the atlas and converted back to atlas (u, v).
+            u = (x + col) / max(total_w - 1, 1)
+            v = 1 - y / max(total_h - 1, 1)
+            new_verts_uvs.append(torch.stack([u, v], dim=1))
+            new_faces_uvs.append(fu + uv_offset)
+            col += w
+            uv_offset += vu.shape[0]
+        return self._new([atlas], [torch.cat(new_faces_uvs, 0)], [torch.cat(new_verts_uvs, 0)])
