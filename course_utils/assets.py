@@ -139,26 +139,13 @@ def build_die(tile: int = 128) -> TexturedMesh:
 
 
 # ------------------------------------------------------------------ the mug
-def _resample_polyline(points: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``count`` points evenly spaced by length along a polyline.
-
-    Returns:
-        the points ``(count, D)``, their length fraction ``(count,)`` in [0, 1], and the
-        length fraction of each input point (to locate features such as corners).
-    """
-    seg = np.linalg.norm(np.diff(points, axis=0), axis=1)
-    cum = np.concatenate([[0.0], np.cumsum(seg)])
-    s = np.linspace(0.0, cum[-1], count)
-    out = np.stack([np.interp(s, cum, points[:, k]) for k in range(points.shape[1])], axis=1)
-    return out, s / cum[-1], cum / cum[-1]
-
-
-def _mug_profile(count: int = 48) -> tuple[np.ndarray, np.ndarray, float, float]:
+def _mug_profile() -> tuple[np.ndarray, np.ndarray, float, float]:
     """The mug's half cross-section as (radius, height), from the outer bottom to the inner bottom.
 
     Returns:
-        points ``(count, 2)``, their length fraction ``s`` along the profile, and the
-        fractions where the flat foot ends and where the rim is highest (texture borders).
+        points ``(P, 2)``, their length fraction ``s`` along the profile (the texture's
+        vertical coordinate), and the fractions where the flat foot ends and where the rim
+        is highest (borders in the texture).
     """
     foot = [(r, -0.5) for r in np.linspace(0.02, 0.36, 10)]  # the outer bottom
     arc_in = [
@@ -168,7 +155,7 @@ def _mug_profile(count: int = 48) -> tuple[np.ndarray, np.ndarray, float, float]
     wall = [(0.40, y) for y in np.linspace(-0.44, 0.48, 12)[1:]]
     rim = [
         (0.38 + 0.02 * math.cos(a), 0.48 + 0.02 * math.sin(a))
-        for a in np.linspace(0, math.pi, 8)[1:]
+        for a in np.linspace(0, math.pi, 9)[1:]
     ]
     inner = [(0.36, y) for y in np.linspace(0.46, -0.40, 12)[1:]]
     arc_out = [
@@ -177,21 +164,26 @@ def _mug_profile(count: int = 48) -> tuple[np.ndarray, np.ndarray, float, float]
     ]
     bottom = [(r, -0.44) for r in np.linspace(0.32, 0.02, 12)[1:]]
     points = np.array(foot + arc_in + wall + rim + inner + arc_out + bottom)
-    resampled, s, s_points = _resample_polyline(points, count)
-    s_foot = s_points[len(foot) - 1]
-    s_rim = s_points[len(foot) + len(arc_in) + len(wall) + len(rim) // 2]
-    return resampled, s, float(s_foot), float(s_rim)
+    length = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+    s = length / length[-1]
+    s_foot = s[len(foot) - 1]
+    s_rim = s[len(foot) + len(arc_in) + len(wall) + len(rim) // 2]
+    return points, s, float(s_foot), float(s_rim)
 
 
 def _mug_texture(height: int, width: int, s_rim: float, s_foot: float) -> np.ndarray:
-    """Glaze outside (with a band of dots to show rotation), cream inside, bare clay foot."""
+    """Glaze outside (with a band of dots to show rotation), cream inside, bare clay foot.
+
+    Rows follow the profile length and columns the angle; the profile (~2.6 units) and the
+    circumference (~2.5 units) are about equally long, so a square map has square texels.
+    """
     image = np.empty((height, width, 3))
     s = (np.arange(height) + 0.5) / height  # profile fraction of each row (row 0 = outer bottom)
     rows, cols = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
     outside = s[:, None, None] < s_rim
     image[:] = np.where(outside, (0.13, 0.45, 0.55), (0.95, 0.92, 0.84))
     image[s < s_foot] = (0.72, 0.6, 0.47)
-    band = (s > s_rim - 0.14) & (s < s_rim - 0.07)
+    band = (s > s_rim - 0.17) & (s < s_rim - 0.07)
     image[band] = (0.97, 0.95, 0.9)
     band_row = (np.flatnonzero(band).mean() + 0.5) if band.any() else height / 2
     # Twelve dots around the mug, one every 30 degrees (the one at u = 0 is drawn at both
@@ -199,7 +191,7 @@ def _mug_texture(height: int, width: int, s_rim: float, s_foot: float) -> np.nda
     # default camera; the handle is at u = 0 (+X).
     for k in range(13):
         colour = (0.85, 0.3, 0.15) if k == 9 else (0.13, 0.45, 0.55)
-        _paint(image, _disc_coverage(rows, cols, band_row, k * width / 12, 0.018 * width), colour)
+        _paint(image, _disc_coverage(rows, cols, band_row, k * width / 12, 0.026 * width), colour)
     return image
 
 
@@ -225,7 +217,7 @@ def _handle(segments: int = 24, sides: int = 12) -> tuple[np.ndarray, np.ndarray
     return verts, faces
 
 
-def build_mug(segments: int = 48, texture_size: int = 256) -> TexturedMesh:
+def build_mug(segments: int = 48, texture_size: int = 512) -> TexturedMesh:
     """A mug: the profile revolved around +Y, closed by two fans, plus a handle."""
     profile, s, s_foot, s_rim = _mug_profile()
     count = len(profile)
@@ -283,7 +275,7 @@ def build_mug(segments: int = 48, texture_size: int = 256) -> TexturedMesh:
     # The handle is glazed: all its corners sample one glaze texel below the band.
     uvs.append(np.array([[0.5, 1.0 - 0.5 * s_rim]]))
     faces_uvs.append(np.full_like(h_faces, n_uvs))
-    texture = _mug_texture(texture_size, 2 * texture_size, s_rim=s_rim, s_foot=s_foot)
+    texture = _mug_texture(texture_size, texture_size, s_rim=s_rim, s_foot=s_foot)
     return TexturedMesh(
         np.concatenate(verts), np.concatenate(faces), np.concatenate(uvs),
         np.concatenate(faces_uvs), texture,

@@ -40,10 +40,13 @@ def _sample_map(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
     return image[row, col, :3]
 
 
-def _triangles_and_colours(
-    mesh: Any, index: int, min_faces: int
+def textured_triangles(
+    mesh: Any, index: int = 0, min_faces: int = 0
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Triangle corners ``(F, 3, 3)`` and one RGB colour per triangle (or None).
+    """Triangle corners ``(F, 3, 3)`` (numpy) and one RGB colour per triangle (or None).
+
+    The colour comes from the mesh's texture: vertex colours averaged over the face, or the
+    UV-map texel under the face's centre.
 
     A UV texture has far more detail than a few big faces can show with one colour each,
     so UV-textured meshes are split into smaller triangles (for display only) until there
@@ -117,9 +120,7 @@ def plot_mesh(
     if ax is None:
         fig = plt.figure(figsize=(5, 5))
         ax = fig.add_subplot(projection="3d")
-    triangles, base = _triangles_and_colours(
-        mesh, index, min_faces=0 if wireframe else texture_faces
-    )
+    triangles, base = textured_triangles(mesh, index, min_faces=0 if wireframe else texture_faces)
     triangles = _to_plot_axes(triangles)  # (F, 3, 3)
     limits_from = triangles.reshape(-1, 3)
     if wireframe:

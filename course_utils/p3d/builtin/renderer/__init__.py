@@ -10,8 +10,12 @@ from course_utils.p3d.builtin.renderer.cameras import (
     FoVPerspectiveCameras,
     OrthographicCameras,
     PerspectiveCameras,
-    camera_position_from_spherical_angles,
+    get_ndc_to_screen_transform,
+    get_screen_to_ndc_transform,
     get_world_to_view_transform,
+)
+from course_utils.p3d.builtin.renderer.look_at import (
+    camera_position_from_spherical_angles,
     look_at_rotation,
     look_at_view_transform,
 )
@@ -24,6 +28,8 @@ __all__ = [
     "OrthographicCameras",
     "PerspectiveCameras",
     "camera_position_from_spherical_angles",
+    "get_ndc_to_screen_transform",
+    "get_screen_to_ndc_transform",
     "get_world_to_view_transform",
     "look_at_rotation",
     "look_at_view_transform",
