@@ -695,7 +695,7 @@ def save_obj(
         output_path.with_suffix(".mtl").write_text(
             "newmtl mesh\n"
             f"map_Kd {output_path.stem}.png\n"
-            "# Test colors\n"
+            "# white ambient and diffuse, no specular: the texture image gives the colour\n"
             "Ka 1.000 1.000 1.000  # white\n"
             "Kd 1.000 1.000 1.000  # white\n"
             "Ks 0.000 0.000 0.000  # black\n"

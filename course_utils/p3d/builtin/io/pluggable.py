@@ -44,10 +44,11 @@ class IO:
             can be loaded, as in PyTorch3D, and registering formats is not supported).
         path_manager: must be None (iopath is not supported).
 
-    Example:
-        >>> from course_utils.p3d.io import IO  # doctest: +SKIP
-        >>> mesh = IO().load_mesh("cow.obj", device="cpu")  # doctest: +SKIP
-        >>> IO().save_mesh(mesh, "cow_copy.ply")  # doctest: +SKIP
+    Example::
+
+        from course_utils.p3d.io import IO
+        mesh = IO().load_mesh("data/die.obj", device="cpu")   # Meshes with a TexturesUV
+        IO().save_mesh(mesh, "die_copy.ply")                  # geometry as PLY
     """
 
     def __init__(self, include_default_formats: bool = True, path_manager: object = None) -> None:
