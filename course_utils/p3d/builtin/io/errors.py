@@ -64,6 +64,15 @@ def describe_source(f: Any) -> str:
     return f"<{type(f).__name__} object>"
 
 
+def is_number(token: str) -> bool:
+    """True when ``token`` reads as a float (``"1"``, ``"-2.5e3"``, ``"nan"``)."""
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
 def is_path(f: Any) -> bool:
     """True when ``f`` is a path (``str``/``PathLike``) rather than an open file object."""
     return isinstance(f, (str, os.PathLike))

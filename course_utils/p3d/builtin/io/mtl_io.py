@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from course_utils.p3d.builtin.common import Device, make_device, unsupported
-from course_utils.p3d.builtin.io.errors import MeshFileError, contained
+from course_utils.p3d.builtin.io.errors import MeshFileError, contained, is_number
 
 #: material name -> {"ambient_color": (3,), "diffuse_color": (3,), "specular_color": (3,),
 #: "shininess": (1,)} (only the keys present in the file).
@@ -64,14 +64,6 @@ _MAP_OPTIONS = {
 }
 
 
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
-
-
 def _numbers_before_comment(tokens: list[str]) -> list[str]:
     """The tokens up to (not including) an inline ``# comment``."""
     out = []
@@ -97,7 +89,7 @@ def _split_map_statement(line: str, path: str, line_number: int) -> tuple[str, l
         taken = 0
         while taken < n_args and i < len(tokens):
             # -o/-s/-t take "one to three" numbers: stop at the first non-number.
-            if option in ("-o", "-s", "-t") and taken >= 1 and not _is_number(tokens[i]):
+            if option in ("-o", "-s", "-t") and taken >= 1 and not is_number(tokens[i]):
                 break
             i += 1
             taken += 1

@@ -44,6 +44,7 @@ from course_utils.p3d.builtin.io.errors import (
     PathOrFile,
     base_folder,
     describe_source,
+    is_number,
     is_path,
     read_source_bytes,
 )
@@ -125,7 +126,7 @@ def _parse_numbers(
     try:
         values = [float(t) for t in tokens[:wanted]]
     except ValueError:
-        bad = next(t for t in tokens[:wanted] if not _is_float(t))
+        bad = next(t for t in tokens[:wanted] if not is_number(t))
         raise MeshFileError(
             path,
             f"could not read {bad!r} as a number; expected {shapes[keyword]} with numbers",
@@ -134,14 +135,6 @@ def _parse_numbers(
         ) from None
     values.extend([0.0] * (wanted - len(values)))
     return values
-
-
-def _is_float(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 
 
 def _resolve_index(

@@ -47,6 +47,7 @@ from course_utils.p3d.builtin.io.errors import (
     MeshFileError,
     PathOrFile,
     describe_source,
+    is_number,
     is_path,
     read_source_bytes,
 )
@@ -423,21 +424,13 @@ def _read_ascii(data: bytes, header: _Header, path: str) -> dict[str, _Table]:
 
 
 def _ascii_number_error(path: str, element: _Element, number: int, line: str) -> MeshFileError:
-    bad = next(t for t in line.split() if not _is_number(t))
+    bad = next(t for t in line.split() if not is_number(t))
     return MeshFileError(
         path,
         f"could not read {bad!r} as a number in a '{element.name}' row; expected numbers only",
         number,
         line.strip(),
     )
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 
 
 def _parse_ascii_element(chunk: list[tuple[int, str]], element: _Element, path: str) -> _Table:
@@ -461,7 +454,7 @@ def _parse_ascii_element(chunk: list[tuple[int, str]], element: _Element, path: 
             values = np.array(split, dtype=np.float64).reshape(len(chunk), width)
         except ValueError:
             for (number, line), tokens in zip(chunk, split, strict=True):
-                if not all(_is_number(t) for t in tokens):
+                if not all(is_number(t) for t in tokens):
                     raise _ascii_number_error(path, element, number, line) from None
             raise
         columns: dict[str, np.ndarray | _ListValues] = {

@@ -101,3 +101,52 @@ def padded_to_packed_index(num_items: torch.Tensor, max_items: int) -> torch.Ten
     arange = torch.arange(max_items, device=num_items.device)
     valid = arange[None, :] < num_items[:, None]
     return (torch.arange(n, device=num_items.device)[:, None] * max_items + arange)[valid]
+
+
+def batch_indices(
+    index: int | slice | Sequence[int] | torch.Tensor, size: int, what: str
+) -> list[int]:
+    """Turn any batch index into a list of element indices in ``[0, size)``.
+
+    Args:
+        index: an int (negative counts from the end), a slice, a sequence of ints, or a 1-D
+            long or bool tensor (a bool tensor must have ``size`` entries).
+        size: the batch size N.
+        what: the element's name for error messages (``"mesh"``, ``"cloud"`` ...).
+    """
+    if isinstance(index, bool):
+        raise IndexError(f"cannot index a batch of {what}es with a bool")
+    if isinstance(index, int):
+        if not -size <= index < size:
+            raise IndexError(f"{what} index {index} out of range for a batch of {size}")
+        return [index % size]
+    if isinstance(index, slice):
+        return list(range(size))[index]
+    if torch.is_tensor(index):
+        if index.dtype == torch.bool:
+            if index.shape != (size,):
+                raise IndexError(f"a boolean {what} index must have shape ({size},)")
+            index = index.nonzero().flatten()
+        if index.dim() != 1 or index.is_floating_point():
+            raise IndexError(f"a tensor {what} index must be 1-D long or bool")
+        index = index.tolist()
+    if isinstance(index, (list, tuple)):
+        chosen = [int(i) for i in index]
+        bad = [i for i in chosen if not -size <= i < size]
+        if bad:
+            raise IndexError(f"{what} index {bad[0]} out of range for a batch of {size}")
+        return [i % size for i in chosen]
+    raise IndexError(f"cannot index a batch with {type(index).__name__}")
+
+
+def padded_bounding_boxes(padded: torch.Tensor, num_items: torch.Tensor) -> torch.Tensor:
+    """Per-element axis-aligned boxes of a padded ``(N, M, 3)`` tensor, ignoring padding.
+
+    Returns:
+        ``(N, 3, 2)``: for each element, the min (column 0) and max (column 1) of x, y, z.
+    """
+    real = torch.arange(padded.shape[1], device=padded.device)[None] < num_items[:, None]
+    real = real[..., None]
+    low = torch.where(real, padded, torch.full_like(padded, float("inf"))).amin(dim=1)
+    high = torch.where(real, padded, torch.full_like(padded, float("-inf"))).amax(dim=1)
+    return torch.stack([low, high], dim=2)

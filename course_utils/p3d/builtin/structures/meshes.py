@@ -27,7 +27,9 @@ import torch
 
 from course_utils.p3d.builtin.common import Device, make_device
 from course_utils.p3d.builtin.structures.batching import (
+    batch_indices,
     list_to_padded,
+    padded_bounding_boxes,
     padded_to_list,
     padded_to_packed_index,
 )
@@ -237,24 +239,7 @@ class Meshes:
 
     def __getitem__(self, index: IndexLike) -> Meshes:
         """Select meshes: an int, a slice, a list of ints, or a 1-D long/bool tensor."""
-        if isinstance(index, int):
-            if not -self._N <= index < self._N:
-                raise IndexError(f"mesh index {index} out of range for a batch of {self._N}")
-            chosen = [index % self._N]
-        elif isinstance(index, slice):
-            chosen = list(range(self._N))[index]
-        elif isinstance(index, (list, tuple)):
-            chosen = [int(i) for i in index]
-        elif torch.is_tensor(index):
-            if index.dtype == torch.bool:
-                if index.shape != (self._N,):
-                    raise IndexError(f"boolean mesh index must have shape ({self._N},)")
-                index = index.nonzero().flatten()
-            if index.dim() != 1 or index.dtype.is_floating_point:
-                raise IndexError("tensor mesh index must be 1-D long or bool")
-            chosen = index.tolist()
-        else:
-            raise IndexError(f"cannot index Meshes with {type(index).__name__}")
+        chosen = batch_indices(index, self._N, "mesh")
         verts = self.verts_list()
         faces = self.faces_list()
         textures = None if self.textures is None else self.textures[chosen]
@@ -431,12 +416,7 @@ class Meshes:
 
     def get_bounding_boxes(self) -> torch.Tensor:
         """``(N, 3, 2)``: per mesh, the min (column 0) and max (column 1) of x, y, z."""
-        verts = self.verts_padded()
-        real = torch.arange(self._V, device=self.device)[None] < self._num_verts_per_mesh[:, None]
-        real = real[..., None]
-        low = torch.where(real, verts, torch.full_like(verts, float("inf"))).amin(dim=1)
-        high = torch.where(real, verts, torch.full_like(verts, float("-inf"))).amax(dim=1)
-        return torch.stack([low, high], dim=2)
+        return padded_bounding_boxes(self.verts_padded(), self._num_verts_per_mesh)
 
     # ------------------------------------------------------------------ edges
     def _compute_edges_packed(self) -> None:

@@ -13,7 +13,9 @@ import torch
 
 from course_utils.p3d.builtin.common import Device, make_device
 from course_utils.p3d.builtin.structures.batching import (
+    batch_indices,
     list_to_padded,
+    padded_bounding_boxes,
     padded_to_list,
     padded_to_packed_index,
 )
@@ -121,20 +123,7 @@ class Pointclouds:
 
     def __getitem__(self, index: int | slice | Sequence[int] | torch.Tensor) -> Pointclouds:
         """Select clouds: an int, a slice, a list of ints, or a 1-D long/bool tensor."""
-        if isinstance(index, int):
-            if not -self._N <= index < self._N:
-                raise IndexError(f"cloud index {index} out of range for a batch of {self._N}")
-            chosen = [index % self._N]
-        elif isinstance(index, slice):
-            chosen = list(range(self._N))[index]
-        elif isinstance(index, (list, tuple)):
-            chosen = [int(i) for i in index]
-        elif torch.is_tensor(index):
-            if index.dtype == torch.bool:
-                index = index.nonzero().flatten()
-            chosen = index.tolist()
-        else:
-            raise IndexError(f"cannot index Pointclouds with {type(index).__name__}")
+        chosen = batch_indices(index, self._N, "cloud")
         points = self.points_list()
         normals = self.normals_list()
         features = self.features_list()
@@ -226,12 +215,7 @@ class Pointclouds:
 
     def get_bounding_boxes(self) -> torch.Tensor:
         """``(N, 3, 2)``: per cloud, min (column 0) and max (column 1) of x, y, z."""
-        points = self.points_padded()
-        real = torch.arange(self._P, device=self.device)[None] < self._num_points_per_cloud[:, None]
-        real = real[..., None]
-        low = torch.where(real, points, torch.full_like(points, float("inf"))).amin(dim=1)
-        high = torch.where(real, points, torch.full_like(points, float("-inf"))).amax(dim=1)
-        return torch.stack([low, high], dim=2)
+        return padded_bounding_boxes(self.points_padded(), self._num_points_per_cloud)
 
     # ------------------------------------------------------------------ new clouds
     def _rebuilt(self, fn) -> Pointclouds:

@@ -22,24 +22,13 @@ import torch
 import torch.nn.functional as F
 
 from course_utils.p3d.builtin.common import Device, make_device, unsupported
-from course_utils.p3d.builtin.structures.batching import list_to_padded, padded_to_list
+from course_utils.p3d.builtin.structures.batching import (
+    batch_indices,
+    list_to_padded,
+    padded_to_list,
+)
 
 IndexLike = int | slice | Sequence[int] | torch.Tensor
-
-
-def _index_list(index: IndexLike, size: int) -> list[int]:
-    """Turn any batch index into a list of ints in ``[0, size)``."""
-    if isinstance(index, int):
-        if not -size <= index < size:
-            raise IndexError(f"texture index {index} out of range for a batch of {size}")
-        return [index % size]
-    if isinstance(index, slice):
-        return list(range(size))[index]
-    if torch.is_tensor(index):
-        if index.dtype == torch.bool:
-            index = index.nonzero().flatten()
-        return [int(i) for i in index.tolist()]
-    return [int(i) for i in index]
 
 
 class TexturesBase:
@@ -155,7 +144,7 @@ class TexturesVertex(TexturesBase):
 
     def __getitem__(self, index: IndexLike) -> TexturesVertex:
         features = self.verts_features_list()
-        return self._new([features[i] for i in _index_list(index, self._N)])
+        return self._new([features[i] for i in batch_indices(index, self._N, "texture")])
 
     def clone(self) -> TexturesVertex:
         return self._new([f.clone() for f in self.verts_features_list()])
@@ -339,7 +328,7 @@ class TexturesUV(TexturesBase):
         )
 
     def __getitem__(self, index: IndexLike) -> TexturesUV:
-        chosen = _index_list(index, self._N)
+        chosen = batch_indices(index, self._N, "texture")
         return self._new(
             [self._maps_list[i] for i in chosen],
             [self._faces_uvs_list[i] for i in chosen],
