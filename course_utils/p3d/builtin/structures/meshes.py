@@ -473,6 +473,22 @@ class Meshes:
         counts = self.num_edges_per_mesh()
         return torch.cumsum(counts, dim=0) - counts
 
+    def sample_textures(self, fragments: Any) -> torch.Tensor:
+        """Colours (or features) of the faces seen at each pixel, from the mesh's textures.
+
+        Args:
+            fragments: the rasterizer's output (``pix_to_face``, ``bary_coords`` ...).
+
+        Returns:
+            ``(N, H, W, K, C)`` texels, one per pixel and per face kept at that pixel.
+        """
+        if self.textures is None:
+            raise ValueError(
+                "Meshes has no textures: pass textures=TexturesVertex(...) or TexturesUV(...) "
+                "when building it, or use a shader that needs none (SoftSilhouetteShader)"
+            )
+        return self.textures.sample_textures(fragments, faces_packed=self.faces_packed())
+
     # ------------------------------------------------------------------ new meshes
     def _with_verts_list(self, verts: list[torch.Tensor]) -> Meshes:
         """A new Meshes with these vertices, this batch's faces and (shared) textures."""
