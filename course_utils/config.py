@@ -22,6 +22,8 @@ FAST: bool = os.environ.get("COURSE_FAST", "0").strip().lower() in _TRUE
 #: The repository's ``data/`` folder: the course's own assets (see ``data/README.md``).
 REPO_ROOT: Path = Path(__file__).resolve().parent.parent
 DATA_DIR: Path = REPO_ROOT / "data"
+#: Where the chapters write what they make (GIFs, meshes, plots); git-ignored.
+OUTPUT_DIR: Path = REPO_ROOT / "outputs"
 
 
 def get_device(prefer: str | None = None) -> torch.device:

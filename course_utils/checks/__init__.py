@@ -1,6 +1,7 @@
 """Exercise checks: ``check_<name>(your_function)`` prints ✅ or ❌ with a hint.
 
-Each chapter's checks live in ``chapterNN.py``; they are all importable from here::
+Each chapter's checks live in ``chapterNN.py`` and are listed in its ``__all__``; all of
+them are importable from here::
 
     from course_utils import checks
     checks.check_face_areas(face_areas)
@@ -9,12 +10,12 @@ A check never raises because of the learner's code: errors, a stub that still ra
 ``NotImplementedError``, a wrong shape or a wrong value each get one clear line.
 """
 
-from course_utils.checks.chapter00 import check_face_areas, check_world_to_view
+from course_utils.checks import chapter00, chapter01, chapter02
+
+_CHAPTERS = (chapter00, chapter01, chapter02)
 
 #: every check, by name (the tests run each against its solution and its stub)
-CHECKS = {
-    "check_face_areas": check_face_areas,
-    "check_world_to_view": check_world_to_view,
-}
+CHECKS = {name: getattr(module, name) for module in _CHAPTERS for name in module.__all__}
 
-__all__ = list(CHECKS)
+globals().update(CHECKS)
+__all__ = sorted(CHECKS)

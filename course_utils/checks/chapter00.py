@@ -6,6 +6,8 @@ import torch
 
 from course_utils.checks._core import call, expect_close, run_check
 
+__all__ = ["check_face_areas", "check_world_to_view"]
+
 
 def _test_meshes() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
     """Meshes with known face areas: a right triangle (area 3), an icosphere, random faces."""

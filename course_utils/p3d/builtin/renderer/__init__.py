@@ -1,39 +1,59 @@
-"""Built-in ``pytorch3d.renderer``: cameras, look-at helpers and textures.
+"""Built-in ``pytorch3d.renderer``: cameras, rasterizers, shaders, lights, textures, compositors.
 
-The rasterizers, shaders, lights and compositors join this package in the rendering
-chapter's work; their names are listed in ``__all__`` only once they exist.
+Each module lists its public names in ``__all__``; this package re-exports all of them,
+so ``course_utils.p3d.renderer.<Name>`` works for every name below, as in PyTorch3D.
+
+==========================  ==================================================================
+module                      what it holds
+==========================  ==================================================================
+``cameras``, ``look_at``    the four camera models, world/view/NDC/screen transforms, look-at
+``mesh.rasterize_meshes``   the vectorised mesh rasterizer (``rasterize_meshes``)
+``mesh.rasterizer``         ``RasterizationSettings``, ``MeshRasterizer``, ``Fragments``
+``mesh.textures``           ``TexturesVertex``, ``TexturesUV`` (and their sampling)
+``lighting``, ``materials`` ``PointLights``, ``DirectionalLights``, ``AmbientLights``, ``Materials``
+``blending``                ``BlendParams`` and the hard / softmax / sigmoid blend functions
+``mesh.shading``, ``shader``  Phong, Gouraud and flat shading; the shaders built on them
+``mesh.renderer``           ``MeshRenderer``, ``MeshRendererWithFragments``
+``points.*``                point rasterizer, compositors, ``PointsRenderer``
+==========================  ==================================================================
 """
 
-from course_utils.p3d.builtin.renderer.cameras import (
-    CamerasBase,
-    FoVOrthographicCameras,
-    FoVPerspectiveCameras,
-    OrthographicCameras,
-    PerspectiveCameras,
-    get_ndc_to_screen_transform,
-    get_screen_to_ndc_transform,
-    get_world_to_view_transform,
+from course_utils.p3d.builtin.renderer import blending, cameras, lighting, look_at, materials, utils
+from course_utils.p3d.builtin.renderer.mesh import (
+    clip,
+    rasterize_meshes,
+    rasterizer,
+    renderer,
+    shader,
+    shading,
+    textures,
 )
-from course_utils.p3d.builtin.renderer.look_at import (
-    camera_position_from_spherical_angles,
-    look_at_rotation,
-    look_at_view_transform,
-)
-from course_utils.p3d.builtin.renderer.mesh.textures import TexturesBase, TexturesUV, TexturesVertex
+from course_utils.p3d.builtin.renderer.points import compositor
+from course_utils.p3d.builtin.renderer.points import rasterize_points as _rasterize_points
+from course_utils.p3d.builtin.renderer.points import rasterizer as _points_rasterizer
+from course_utils.p3d.builtin.renderer.points import renderer as _points_renderer
 
-__all__ = [
-    "CamerasBase",
-    "FoVOrthographicCameras",
-    "FoVPerspectiveCameras",
-    "OrthographicCameras",
-    "PerspectiveCameras",
-    "camera_position_from_spherical_angles",
-    "get_ndc_to_screen_transform",
-    "get_screen_to_ndc_transform",
-    "get_world_to_view_transform",
-    "look_at_rotation",
-    "look_at_view_transform",
-    "TexturesBase",
-    "TexturesUV",
-    "TexturesVertex",
-]
+_MODULES = (
+    utils,
+    cameras,
+    look_at,
+    textures,
+    rasterize_meshes,
+    clip,
+    rasterizer,
+    lighting,
+    materials,
+    blending,
+    shading,
+    shader,
+    renderer,
+    _rasterize_points,
+    _points_rasterizer,
+    compositor,
+    _points_renderer,
+)
+
+__all__ = sorted({name for module in _MODULES for name in module.__all__})
+# PyTorch3D keeps the compositing functions in ``renderer.compositing``.
+compositing = compositor
+globals().update({name: getattr(module, name) for module in _MODULES for name in module.__all__})

@@ -27,12 +27,12 @@ pixel centres are sampled, row 0 is the top of the image and column 0 its left (
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import torch
 
 from course_utils.p3d.builtin.common import unsupported
 from course_utils.p3d.builtin.renderer.mesh.clip import ClippedFaces, clip_faces
+from course_utils.p3d.builtin.renderer.pixels import parse_image_size, pixel_centres_ndc
 
 __all__ = ["rasterize_meshes"]
 
@@ -41,40 +41,6 @@ __all__ = ["rasterize_meshes"]
 CHUNK_PAIRS = 1 << 20
 #: Faces whose doubled screen area is below this are skipped (as in PyTorch3D).
 AREA_EPS = 1e-8
-
-
-def parse_image_size(image_size: int | Sequence[int]) -> tuple[int, int]:
-    """``S`` or ``(H, W)`` -> ``(H, W)``, validated."""
-    if isinstance(image_size, int):
-        height = width = image_size
-    elif isinstance(image_size, (tuple, list)) and len(image_size) == 2:
-        height, width = (int(s) for s in image_size)
-    elif torch.is_tensor(image_size) and image_size.numel() == 2:
-        height, width = (int(s) for s in image_size.flatten().tolist())
-    else:
-        raise ValueError(f"image_size must be an int or (H, W), got {image_size!r}")
-    if height <= 0 or width <= 0:
-        raise ValueError(f"image_size must be positive, got {(height, width)}")
-    return height, width
-
-
-def pixel_centres_ndc(
-    height: int, width: int, device: torch.device, dtype: torch.dtype = torch.float32
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """NDC x of every image column and NDC y of every image row.
-
-    One pixel measures ``2 / min(H, W)`` in NDC; column 0 is the +X (left) edge and row 0
-    the +Y (top) edge, so both decrease along the image axes.
-
-    Returns:
-        ``xs`` ``(W,)`` and ``ys`` ``(H,)``.
-    """
-    pixel = 2.0 / min(height, width)
-    cols = torch.arange(width, device=device, dtype=dtype)
-    rows = torch.arange(height, device=device, dtype=dtype)
-    xs = (width - 1 - cols + 0.5) * pixel - width / min(height, width)
-    ys = (height - 1 - rows + 0.5) * pixel - height / min(height, width)
-    return xs, ys
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -236,7 +202,7 @@ def _select_pairs(
         ``key`` (pixel index ``n*H*W + row*W + col``), ``face`` and ``rank`` of each pair.
     """
     device = face_verts.device
-    xs, ys = pixel_centres_ndc(height, width, device, face_verts.dtype)
+    xs, ys = pixel_centres_ndc(height, width, face_verts.dtype, device)
     (x0, y0, z0), (x1, y1, z1), (x2, y2, z2) = (face_verts[:, i].unbind(1) for i in range(3))
     area = _edge(x0, y0, x1, y1, x2, y2)
     visible = (area.abs() > AREA_EPS) & (torch.minimum(torch.minimum(z0, z1), z2) >= AREA_EPS)
@@ -370,7 +336,7 @@ def rasterize_meshes(
         )
 
     # Recompute the chosen pairs with autograd, from the vertices.
-    xs, ys = pixel_centres_ndc(height, width, device, dtype)
+    xs, ys = pixel_centres_ndc(height, width, dtype, device)
     pixel = key % (height * width)
     bary, z, dist, inside = _fragment_values(
         clipped.face_verts[face],

@@ -10,18 +10,29 @@
   coordinates 0 and 1 fall on the centres of the border pixels.
 
 Both hold a batch of N meshes' textures and follow their ``Meshes``: indexing, ``extend``,
-``to``, ``clone``, ``detach`` and joins. Sampling colours at rasterised pixels
-(``sample_textures``) belongs to the renderer.
+``to``, ``clone``, ``detach`` and joins.
+
+Sampling (``sample_textures(fragments)``, called by ``Meshes.sample_textures`` in the
+shaders) gives the colour of every face seen at every pixel, ``(N, H, W, K, C)``:
+
+* vertex textures interpolate the three corner colours with the pixel's barycentric
+  coordinates;
+* UV textures interpolate the corners' (u, v) the same way, then read the map there
+  with bilinear filtering (``torch.nn.functional.grid_sample``). ``grid_sample`` wants
+  x, y in [-1, 1] with y = -1 at the *top* row, so ``x = 2u - 1`` and ``y = 1 - 2v``
+  (v grows upwards). Both steps are differentiable, w.r.t. the map too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from course_utils.p3d.builtin.common import Device, make_device, unsupported
+from course_utils.p3d.builtin.ops.interp_face_attrs import interpolate_face_attributes
 from course_utils.p3d.builtin.structures.batching import (
     batch_indices,
     list_to_padded,
@@ -29,6 +40,8 @@ from course_utils.p3d.builtin.structures.batching import (
 )
 
 IndexLike = int | slice | Sequence[int] | torch.Tensor
+
+__all__ = ["TexturesBase", "TexturesUV", "TexturesVertex"]
 
 
 class TexturesBase:
@@ -49,6 +62,19 @@ class TexturesBase:
 
     def _check_mesh_sizes(self, num_verts: list[int], num_faces: list[int]) -> None:
         """Called by ``Meshes`` on attach; subclasses check their sizes fit the meshes."""
+
+    def sample_textures(self, fragments: Any, **kwargs: Any) -> torch.Tensor:
+        """Texels ``(N, H, W, K, C)`` of the faces seen at each pixel (see subclasses)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement sample_textures")
+
+    def _check_batch(self, fragments: Any) -> None:
+        """The fragments must describe as many images as there are textured meshes."""
+        images = fragments.pix_to_face.shape[0]
+        if images != self._N:
+            raise ValueError(
+                f"{type(self).__name__}: fragments hold {images} images but the textures "
+                f"belong to {self._N} meshes; rasterize the same Meshes the textures are in"
+            )
 
     def cpu(self):
         return self.to("cpu")
@@ -138,6 +164,32 @@ class TexturesVertex(TexturesBase):
     def faces_verts_textures_packed(self, faces_packed: torch.Tensor) -> torch.Tensor:
         """``(F, 3, C)``: the features at the three corners of each packed face."""
         return self.verts_features_packed()[faces_packed]
+
+    def sample_textures(
+        self, fragments: Any, faces_packed: torch.Tensor | None = None, **kwargs: Any
+    ) -> torch.Tensor:
+        """Interpolate the vertex features at every pixel with its barycentric coordinates.
+
+        Args:
+            fragments: rasterizer output; uses ``pix_to_face`` ``(N, H, W, K)`` and
+                ``bary_coords`` ``(N, H, W, K, 3)``.
+            faces_packed: int64 ``(F, 3)`` packed faces of the meshes (indices into the
+                packed vertices); ``Meshes.sample_textures`` passes them.
+
+        Returns:
+            ``(N, H, W, K, C)`` features; zeros where no face was found.
+        """
+        if faces_packed is None:
+            raise ValueError(
+                "TexturesVertex.sample_textures needs faces_packed=meshes.faces_packed(); "
+                "or call meshes.sample_textures(fragments)"
+            )
+        self._check_batch(fragments)
+        return interpolate_face_attributes(
+            fragments.pix_to_face,
+            fragments.bary_coords,
+            self.faces_verts_textures_packed(faces_packed),
+        )
 
     def _new(self, features: list[torch.Tensor]) -> TexturesVertex:
         return self.__class__(verts_features=features)
@@ -306,6 +358,55 @@ class TexturesUV(TexturesBase):
     def faces_verts_uvs_packed(self) -> torch.Tensor:
         """``(sum F_n, 3, 2)``: the (u, v) at the three corners of every packed face."""
         return torch.cat([vu[fu] for fu, vu in zip(self._faces_uvs_list, self._verts_uvs_list)])
+
+    # ------------------------------------------------------------------ sampling
+    @staticmethod
+    def _uv_to_grid(uvs: torch.Tensor) -> torch.Tensor:
+        """(u, v) in [0, 1] to ``grid_sample``'s (x, y) in [-1, 1]: ``(2u - 1, 1 - 2v)``."""
+        return torch.stack([2.0 * uvs[..., 0] - 1.0, 1.0 - 2.0 * uvs[..., 1]], dim=-1)
+
+    def _sample_maps(self, maps: torch.Tensor, uvs: torch.Tensor) -> torch.Tensor:
+        """Read ``maps`` ``(B, H, W, C)`` at ``uvs`` ``(B, P, Q, 2)``: returns ``(B, P, Q, C)``."""
+        texels = F.grid_sample(
+            maps.permute(0, 3, 1, 2),
+            self._uv_to_grid(uvs).to(maps.dtype),
+            mode=self.sampling_mode,
+            padding_mode=self.padding_mode,
+            align_corners=self.align_corners,
+        )  # (B, C, P, Q)
+        return texels.permute(0, 2, 3, 1)
+
+    def sample_textures(self, fragments: Any, **kwargs: Any) -> torch.Tensor:
+        """Colours of the texture maps at every pixel's interpolated (u, v).
+
+        First the corners' (u, v) are interpolated with the pixel's barycentric
+        coordinates, then mesh n's map is sampled there (bilinear by default, following
+        ``padding_mode`` and ``align_corners``).
+
+        Args:
+            fragments: rasterizer output; uses ``pix_to_face`` ``(N, H, W, K)`` and
+                ``bary_coords`` ``(N, H, W, K, 3)``.
+            **kwargs: ignored (``faces_packed`` is not needed: the UV faces are stored).
+
+        Returns:
+            ``(N, H, W, K, C)`` texels. Pixels without a face read the map at
+            (u, v) = (0, 0), as in PyTorch3D; the blend functions ignore them.
+        """
+        self._check_batch(fragments)
+        pixel_uvs = interpolate_face_attributes(
+            fragments.pix_to_face, fragments.bary_coords, self.faces_verts_uvs_packed()
+        )  # (N, H, W, K, 2)
+        N, H, W, K, _ = pixel_uvs.shape
+        # Treat the K layers as K*W columns of one image per mesh: one grid_sample call.
+        texels = self._sample_maps(self.maps_padded(), pixel_uvs.reshape(N, H, W * K, 2))
+        return texels.reshape(N, H, W, K, -1)
+
+    def faces_verts_textures_packed(self) -> torch.Tensor:
+        """``(sum F_n, 3, C)``: the map's colour at the three corners of each packed face."""
+        faces_uvs = [vu[fu] for fu, vu in zip(self._faces_uvs_list, self._verts_uvs_list)]
+        padded = list_to_padded(faces_uvs, pad_value=0.0)  # (N, max F, 3, 2)
+        texels = self._sample_maps(self.maps_padded(), padded)  # (N, max F, 3, C)
+        return torch.cat([t[:n] for t, n in zip(texels, self._num_faces_per_mesh)], dim=0)
 
     # ------------------------------------------------------------------ new textures
     def _new(

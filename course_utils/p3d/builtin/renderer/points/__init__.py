@@ -1,0 +1,1 @@
+"""Point-cloud rendering pieces of the built-in renderer."""
