@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from course_utils.p3d.builtin.renderer.mesh.rasterize_meshes import rasterize_meshes
+from course_utils.p3d.builtin.renderer.projection import ndc_with_view_depth
 
 __all__ = ["Fragments", "MeshRasterizer", "RasterizationSettings"]
 
@@ -127,18 +128,7 @@ class MeshRasterizer(nn.Module):
                 f"MeshRasterizer: {len(cameras)} cameras for {len(meshes_world)} meshes; "
                 "give one camera, or one per mesh"
             )
-        eps = kwargs.get("eps")
-        camera_kwargs = {k: v for k, v in kwargs.items() if k not in ("cameras", "eps")}
-        verts_world = meshes_world.verts_padded()
-        verts_view = cameras.get_world_to_view_transform(**camera_kwargs).transform_points(
-            verts_world, eps=eps
-        )
-        to_ndc = cameras.get_projection_transform(**camera_kwargs).compose(
-            cameras.get_ndc_camera_transform(**camera_kwargs)
-        )
-        verts_ndc = to_ndc.transform_points(verts_view, eps=eps)
-        # Keep the view-space depth: the z-buffer holds distances along the view axis.
-        verts_ndc = torch.cat([verts_ndc[..., :2], verts_view[..., 2:3]], dim=-1)
+        verts_ndc = ndc_with_view_depth(cameras, meshes_world.verts_padded(), **kwargs)
         return meshes_world.update_padded(new_verts_padded=verts_ndc)
 
     def forward(self, meshes_world: Any, **kwargs: Any) -> Fragments:

@@ -24,6 +24,7 @@ from torch import nn
 
 from course_utils.p3d.builtin.common import Device
 from course_utils.p3d.builtin.renderer.points.rasterize_points import rasterize_points
+from course_utils.p3d.builtin.renderer.projection import ndc_with_view_depth
 
 __all__ = ["PointFragments", "PointsRasterizationSettings", "PointsRasterizer"]
 
@@ -114,23 +115,7 @@ class PointsRasterizer(nn.Module):
                 "Cameras must be specified either at initialization or in the forward pass "
                 "of PointsRasterizer"
             )
-        pts_world = point_clouds.points_padded()
-        eps = kwargs.get("eps", None)
-        pts_view = cameras.get_world_to_view_transform(**kwargs).transform_points(
-            pts_world, eps=eps
-        )
-        to_ndc = cameras.get_ndc_camera_transform(**kwargs)
-        try:
-            projection = cameras.get_projection_transform(**kwargs)
-        except NotImplementedError:
-            projection = None
-        if projection is not None:
-            pts_ndc = projection.compose(to_ndc).transform_points(pts_view, eps=eps)
-        else:
-            # Cameras without a projection matrix project through transform_points.
-            pts_proj = cameras.transform_points(pts_world, eps=eps)
-            pts_ndc = to_ndc.transform_points(pts_proj, eps=eps)
-        pts_ndc = torch.cat((pts_ndc[..., :2], pts_view[..., 2:3]), dim=-1)
+        pts_ndc = ndc_with_view_depth(cameras, point_clouds.points_padded(), **kwargs)
         return point_clouds.update_padded(pts_ndc)
 
     def to(self, device: Device) -> PointsRasterizer:  # type: ignore[override]
