@@ -4,11 +4,13 @@
 * :mod:`course_utils.config` — fast mode, device choice, seeds, course folders;
 * :mod:`course_utils.assets` — the course's own meshes in ``data/`` and their generator;
 * :mod:`course_utils.environment` — the environment report shown in chapter 00;
-* :mod:`course_utils.plotting` — matplotlib views of meshes and point clouds.
+* :mod:`course_utils.rendering` — one-call renders, turntables, GIFs, a live viewer;
+* :mod:`course_utils.plotting` — matplotlib views of meshes and point clouds;
+* :mod:`course_utils.checks` — the exercises' check functions.
 """
 
 from course_utils.config import DATA_DIR, FAST, get_device, seed_everything
 
 __version__ = "0.1.0"
 
-__all__ = ["FAST", "DATA_DIR", "get_device", "seed_everything", "__version__"]
+__all__ = ["FAST", "DATA_DIR", "OUTPUT_DIR", "get_device", "seed_everything", "__version__"]

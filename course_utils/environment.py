@@ -30,7 +30,7 @@ DEPENDENCIES: list[tuple[str, str, str]] = [
     ("imageio", "imageio", "01-06 (GIFs, images)"),
     ("pillow", "PIL", "01-06 (textures)"),
     ("PyMCubes", "mcubes", "03-05 (marching cubes)"),
-    ("ipywidgets", "ipywidgets", "02-03 (interactive viewers)"),
+    ("ipywidgets", "ipywidgets", "01-03 (interactive viewers)"),
     ("tqdm", "tqdm", "04-06 (progress bars)"),
     ("jupyterlab", "jupyterlab", "to open the notebooks"),
 ]

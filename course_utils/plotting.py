@@ -113,6 +113,10 @@ def plot_mesh(
         axes: show the axes and their labels.
         texture_faces: UV-textured meshes are drawn with at least this many (smaller)
             triangles so the texture shows (more is sharper and slower).
+
+    To draw lines or labels over the mesh, make the axes with
+    ``fig.add_subplot(projection="3d", computed_zorder=False)``; otherwise matplotlib's
+    depth sorting may hide them behind the faces.
     """
     import matplotlib.pyplot as plt
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection

@@ -214,6 +214,9 @@ def save_gif(
 ) -> Path:
     """Write frames as an animated GIF (with imageio).
 
+    Identical consecutive frames are merged by the GIF writer (their durations add up),
+    so timing is kept but the file holds fewer frames.
+
     Args:
         frames: ``(H, W, 3)`` uint8 images (or floats in [0, 1]).
         path: the ``.gif`` file to write; its folder is created.
