@@ -9,7 +9,7 @@
 * :mod:`course_utils.checks` — the exercises' check functions.
 """
 
-from course_utils.config import DATA_DIR, FAST, get_device, seed_everything
+from course_utils.config import DATA_DIR, FAST, OUTPUT_DIR, get_device, seed_everything
 
 __version__ = "0.1.0"
 

@@ -16,6 +16,9 @@ name       files                 what it shows
 ``blob``   blob.ply              an organic-looking closed surface (a displaced icosphere)
                                  with a colour per vertex (PLY keeps vertex colours; OBJ
                                  has no standard field for them).
+``rgbd``   rgbd_scene.npz        four RGB-D views (colour, depth, mask, camera) of the mug
+                                 and the die on a floor, rendered by the course's renderer
+                                 (:mod:`course_utils.rgbd`).
 =========  ====================  ==========================================================
 
 Conventions: +Y is up, the objects sit around the origin and fit in a box about 1-1.7
@@ -340,6 +343,12 @@ def _write_coloured(mesh: ColouredMesh, path: Path) -> None:
     io.IO().save_mesh(meshes, path, binary=False, colors_as_uint8=True, decimal_places=5)
 
 
+def _write_rgbd(path: Path) -> None:
+    from course_utils.rgbd import write_rgbd
+
+    write_rgbd(path)
+
+
 #: name -> (files it writes, function writing them into a folder)
 ASSETS: dict[str, tuple[tuple[str, ...], Callable[[Path], None]]] = {
     "die": (
@@ -351,6 +360,8 @@ ASSETS: dict[str, tuple[tuple[str, ...], Callable[[Path], None]]] = {
         lambda d: _write_textured(build_mug(), d / "mug.obj"),
     ),
     "blob": (("blob.ply",), lambda d: _write_coloured(build_blob(), d / "blob.ply")),
+    # Four RGB-D views of the mug and the die on a floor (chapter 03; see course_utils.rgbd).
+    "rgbd": (("rgbd_scene.npz",), lambda d: _write_rgbd(d / "rgbd_scene.npz")),
 }
 
 
@@ -369,6 +380,11 @@ def asset_path(name: str, data_dir: Path | None = None) -> Path:
 def load_asset(name: str, device: str | torch.device = "cpu", data_dir: Path | None = None):
     """Load a course asset as a ``Meshes`` with its texture (UV map or vertex colours)."""
     from course_utils.p3d import io
+
+    if name == "rgbd":
+        raise ValueError(
+            "the RGB-D views are not a mesh: load them with course_utils.rgbd.load_rgbd()"
+        )
 
     return io.IO().load_mesh(asset_path(name, data_dir), device=device)
 

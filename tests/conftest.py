@@ -1,4 +1,4 @@
-"""Shared test set-up: fast mode, a headless matplotlib, reference cases, backend markers.
+"""Shared test fixtures: reference cases and backend markers (fast mode: ../conftest.py).
 
 The tests run against whichever backend ``COURSE_BACKEND`` selects, so running them with
 ``COURSE_BACKEND=pytorch3d`` (where real PyTorch3D is installed) checks that the recorded
@@ -7,20 +7,13 @@ reference cases, the conventions and the round trips hold for both implementatio
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
-# Set before anything imports course_utils or starts a notebook kernel (kernels inherit
-# the environment): notebooks shrink their work, plots go to a non-interactive backend.
-os.environ.setdefault("COURSE_FAST", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
+import numpy as np
+import pytest
+import torch
 
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from course_utils.p3d import BACKEND  # noqa: E402
+from course_utils.p3d import BACKEND
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
