@@ -7,6 +7,8 @@ Commands:
     toc             regenerate the README's table of chapters from the notebooks
     colab           (re)write every notebook's Colab badge and set-up cell
     run-notebooks   execute the notebooks headless, with a table of timings
+    train           train a single-view 3D reconstruction model (chapter 05)
+    evaluate        evaluate a trained checkpoint: F1@tau, Chamfer, IoU, baselines
 """
 
 from __future__ import annotations
@@ -75,6 +77,110 @@ def _run_notebooks(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def _train(args: argparse.Namespace) -> int:
+    from course_utils.config import FAST, OUTPUT_DIR
+    from course_utils.models import DECODERS, ModelConfig
+    from course_utils.training import CHECKPOINT_NAME, TrainConfig, make_dataset, train
+
+    if args.decoder not in DECODERS:
+        raise ValueError(f"unknown decoder {args.decoder!r}; choose one of {', '.join(DECODERS)}")
+    epochs = args.epochs
+    if epochs is None:
+        epochs = 1000 if args.minutes is not None else (2 if FAST else 20)
+    num_shapes = args.num_shapes if args.num_shapes is not None else (40 if FAST else 2000)
+    out = args.out or OUTPUT_DIR / "single_view" / args.decoder
+    data = {
+        "dataset": args.dataset,
+        "num_shapes": num_shapes,
+        "image_size": args.image_size,
+        "seed": args.data_seed,
+    }
+    model = ModelConfig(
+        decoder=args.decoder,
+        encoder=args.encoder,
+        weights_path=args.weights,
+        input_size=args.input_size,
+    )
+    config = TrainConfig(
+        model=model,
+        epochs=epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        minutes=args.minutes,
+        seed=args.seed,
+        device=args.device,
+        data=data,
+    )
+    train_data = make_dataset(data, "train")
+    val_data = make_dataset(data, "val")
+    # record the sizes the dataset resolved (its defaults depend on fast mode), so that
+    # `evaluate` rebuilds exactly the same data
+    params = getattr(train_data, "params", {})
+    data["image_size"] = params.get("image_size", data["image_size"])
+    if "points_per_shape" in params:
+        data["points_per_shape"] = params["points_per_shape"]
+    print(
+        f"training {args.decoder} on {len(train_data)} shapes (val {len(val_data)}), "
+        f"up to {epochs} epochs" + (f" or {args.minutes:g} minutes" if args.minutes else "")
+    )
+    try:
+        result = train(
+            config, train_data, val_data, out_dir=out, resume=args.resume, progress=not args.quiet
+        )
+    except ImportError as error:  # e.g. --encoder resnet18 without torchvision
+        raise ValueError(str(error)) from None
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted; the last finished epoch is in {out / CHECKPOINT_NAME} "
+            "(continue with --resume)",
+            file=sys.stderr,
+        )
+        return 130
+    history = result.history
+    if history["epoch"]:
+        print(
+            f"epochs {history['epoch'][-1]}, train loss {history['train_loss'][-1]:.4g}, "
+            f"val loss {history['val_loss'][-1]:.4g}, {history['seconds'][-1]:.0f} s "
+            f"({result.stopped})"
+        )
+    print(f"checkpoint: {result.checkpoint}")
+    print(f"evaluate it: python -m course_utils evaluate {result.checkpoint}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from course_utils.evaluation import evaluate_checkpoint
+    from course_utils.training import CHECKPOINT_NAME, load_checkpoint, make_dataset
+
+    path = Path(args.checkpoint)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    state = load_checkpoint(path)  # a clear error for a missing or broken file
+    data = dict(state["config"].get("data") or {})
+    if args.num_shapes is not None:
+        data["num_shapes"] = args.num_shapes
+    if not data:
+        raise ValueError(f"{path} does not say which dataset it was trained on")
+    test_data = make_dataset(data, args.split)
+    train_data = None if args.no_baselines else make_dataset(data, "train")
+    report = evaluate_checkpoint(
+        path,
+        test_data,
+        train_data,
+        out_dir=args.out,
+        baselines=not args.no_baselines,
+        progress=not args.quiet,
+        figures=not args.no_figures,
+    )
+    print(f"{args.split} split: {len(test_data)} shapes, checkpoint after {state['epoch']} epochs")
+    print(report["table"])
+    print()
+    print("F1@0.05 (%) per category:")
+    print(report["category_table"])
+    print("wrote " + ", ".join(str(f) for f in report["files"]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m course_utils", description="Tools for the Learning 3D Vision course."
@@ -84,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check this machine for the course")
     doctor.set_defaults(run=_doctor)
 
-    assets = commands.add_parser("assets", help="regenerate the course meshes in data/")
+    assets = commands.add_parser(
+        "assets", help="regenerate the course data (meshes, RGB-D views) in data/"
+    )
     assets.add_argument("names", nargs="*", help="assets to write (default: all)")
     assets.add_argument("--out", type=Path, default=None, help="folder (default: data/)")
     assets.add_argument("--force", action="store_true", help="replace files that differ")
@@ -107,6 +215,84 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--build-dir", type=Path, default=None, help="output folder (default: build/)")
     run.add_argument("--timeout", type=int, default=3600, help="seconds one cell may take")
     run.set_defaults(run=_run_notebooks)
+
+    train = commands.add_parser(
+        "train", help="train a single-view 3D reconstruction model (chapter 05)"
+    )
+    train.add_argument(
+        "--decoder",
+        required=True,
+        metavar="NAME",
+        help="voxels-mlp, voxels-conv, points, mesh or implicit",
+    )
+    train.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="epochs (default 20; 2 in fast mode; 1000 with --minutes)",
+    )
+    train.add_argument("--minutes", type=float, default=None, help="time budget in minutes")
+    train.add_argument(
+        "--num-shapes",
+        type=int,
+        default=None,
+        help="shapes in the dataset, all splits (default 2000; 40 in fast mode)",
+    )
+    train.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help="rendered image size (default 128; 64 in fast mode)",
+    )
+    train.add_argument(
+        "--input-size",
+        type=int,
+        default=64,
+        help="the encoder resizes images to this size (default 64)",
+    )
+    train.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="checkpoint folder (default outputs/single_view/DECODER)",
+    )
+    train.add_argument(
+        "--resume", action="store_true", help="continue from the checkpoint in --out"
+    )
+    train.add_argument("--seed", type=int, default=0, help="training seed")
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--encoder", default="conv", help="conv (default) or resnet18")
+    train.add_argument("--weights", default=None, help="local ResNet-18 weights (.pth)")
+    train.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest)")
+    train.add_argument("--dataset", default="course", help="course (default) or toy (tests)")
+    train.add_argument("--data-seed", type=int, default=0, help="dataset seed")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="evaluate a checkpoint: F1@tau, Chamfer, IoU and baselines"
+    )
+    evaluate.add_argument("checkpoint", help="a last.pt written by train (or its folder)")
+    evaluate.add_argument("--split", default="test", choices=("train", "val", "test"))
+    evaluate.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where metrics.json/.csv and figures go (default: next to it)",
+    )
+    evaluate.add_argument(
+        "--num-shapes",
+        type=int,
+        default=None,
+        help="override the dataset size stored in the checkpoint",
+    )
+    evaluate.add_argument(
+        "--no-baselines", action="store_true", help="skip the mean-shape and retrieval baselines"
+    )
+    evaluate.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
+    evaluate.set_defaults(run=_evaluate)
     return parser
 
 

@@ -10,9 +10,17 @@ A check never raises because of the learner's code: errors, a stub that still ra
 ``NotImplementedError``, a wrong shape or a wrong value each get one clear line.
 """
 
-from course_utils.checks import chapter00, chapter01, chapter02, chapter03, chapter04, chapter06
+from course_utils.checks import (
+    chapter00,
+    chapter01,
+    chapter02,
+    chapter03,
+    chapter04,
+    chapter05,
+    chapter06,
+)
 
-_CHAPTERS = (chapter00, chapter01, chapter02, chapter03, chapter04, chapter06)
+_CHAPTERS = (chapter00, chapter01, chapter02, chapter03, chapter04, chapter05, chapter06)
 
 #: every check, by name (the tests run each against its solution and its stub)
 CHECKS = {name: getattr(module, name) for module in _CHAPTERS for name in module.__all__}
