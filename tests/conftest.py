@@ -60,3 +60,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "builtin_only" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Run a module's tests on one thread (restored afterwards).
+
+    For modules of tiny models (``pytestmark = pytest.mark.usefixtures("one_thread")``):
+    their operations are too small to gain from a second thread, and on a busy machine (CI,
+    other jobs) two threads waiting on each other make them many times slower.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

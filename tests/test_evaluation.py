@@ -32,18 +32,8 @@ from course_utils.evaluation import (
 from course_utils.models import ModelConfig, ToyShapes, build_model, voxel_centres
 from course_utils.models.toy import collate_items
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Run these tiny models on one thread (restored afterwards).
-
-    Their operations are too small to gain from a second thread, and on a busy machine
-    (CI, other jobs) two threads waiting on each other make them many times slower.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Tiny models: one thread is faster than two waiting on each other (see conftest.py).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def lattice(side: int = 6, spacing: float = 0.2) -> torch.Tensor:

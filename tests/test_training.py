@@ -27,18 +27,8 @@ from course_utils.training import (
     train,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Run these tiny models on one thread (restored afterwards).
-
-    Their operations are too small to gain from a second thread, and on a busy machine
-    (CI, other jobs) two threads waiting on each other make them many times slower.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Tiny models: one thread is faster than two waiting on each other (see conftest.py).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_train_config(decoder: str = "points", epochs: int = 2, **kwargs) -> TrainConfig:

@@ -37,6 +37,20 @@ def _norm2d(kind: str, channels: int) -> nn.Module:
     raise ValueError(f'norm must be "batch" or "group", got {kind!r}')
 
 
+def _checked_and_resized(images: torch.Tensor, size: int | None) -> torch.Tensor:
+    """``(B, 3, S, S)`` images, resized to ``(B, 3, size, size)`` unless ``size`` is None.
+
+    Antialiased bilinear resizing, so that shrinking a 128² render does not alias thin parts.
+    """
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must be (B, 3, S, S), got {tuple(images.shape)}")
+    if size is None or images.shape[-2:] == (size, size):
+        return images
+    return F.interpolate(
+        images, size=(size, size), mode="bilinear", align_corners=False, antialias=True
+    )
+
+
 class ConvEncoder(nn.Module):
     """A small CNN trained from scratch: ``(B, 3, S, S)`` images -> ``(B, latent_dim)``.
 
@@ -93,14 +107,7 @@ class ConvEncoder(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, 3, S, S)`` RGB in [0, 1] -> ``(B, latent_dim)`` latent vectors."""
-        if images.dim() != 4 or images.shape[1] != 3:
-            raise ValueError(f"images must be (B, 3, S, S), got {tuple(images.shape)}")
-        x = images
-        if self.input_size is not None and x.shape[-1] != self.input_size:
-            x = F.interpolate(
-                x, size=(self.input_size, self.input_size), mode="bilinear",
-                align_corners=False, antialias=True,
-            )  # fmt: skip
+        x = _checked_and_resized(images, self.input_size)
         x = self.blocks(x * 2.0 - 1.0)
         return self.fc(self.pool(x).flatten(1))
 
@@ -169,10 +176,5 @@ class ResNet18Encoder(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, 3, S, S)`` RGB in [0, 1] -> ``(B, latent_dim)`` latent vectors."""
-        x = images
-        if self.input_size is not None and x.shape[-1] != self.input_size:
-            x = F.interpolate(
-                x, size=(self.input_size, self.input_size), mode="bilinear",
-                align_corners=False, antialias=True,
-            )  # fmt: skip
+        x = _checked_and_resized(images, self.input_size)
         return self.fc(self.backbone((x - self.mean) / self.std))
