@@ -6,6 +6,13 @@
 * :mod:`course_utils.environment` — the environment report shown in chapter 00;
 * :mod:`course_utils.rendering` — one-call renders, turntables, GIFs, a live viewer;
 * :mod:`course_utils.plotting` — matplotlib views of meshes and point clouds;
+* :mod:`course_utils.rgbd`, :mod:`course_utils.surfaces` — RGB-D views, parametric and
+  implicit surfaces (chapter 03);
+* :mod:`course_utils.voxels`, :mod:`course_utils.metrics` — voxelization; Chamfer, F-score,
+  IoU (chapters 04–06);
+* :mod:`course_utils.datasets`, :mod:`course_utils.models`, :mod:`course_utils.training`,
+  :mod:`course_utils.evaluation` — single-view reconstruction (chapter 05);
+* :mod:`course_utils.multiview` — multi-view targets for differentiable rendering (chapter 06);
 * :mod:`course_utils.checks` — the exercises' check functions.
 """
 
