@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -27,6 +29,46 @@ def _matches(got: torch.Tensor, value: torch.Tensor, rtol: float = 1e-4) -> bool
     value = value.detach().double()
     got = got.detach().double().cpu()
     return bool(torch.isclose(got, value, rtol=rtol, atol=1e-7))
+
+
+def _expect_value(
+    got: torch.Tensor, expected: torch.Tensor, what: str, hint: Callable[..., str], *hint_args
+) -> None:
+    """:class:`CheckFailed` unless the 0-d ``got`` matches ``expected``.
+
+    The hint, ``hint(got, *hint_args)``, is only worked out when the value is wrong.
+    """
+    if not _matches(got, expected):
+        raise CheckFailed(
+            f"{what} is wrong: expected {expected.item():.6g}, got {got.item():.6g}",
+            hint(got, *hint_args),
+        )
+
+
+def _expect_same_gradient(
+    answer: Callable[[torch.Tensor], object],
+    reference: Callable[[torch.Tensor], torch.Tensor],
+    leaf: torch.Tensor,
+    what: str,
+    name: str,
+    hint: str,
+) -> None:
+    """The learner's scalar ``answer(x)`` has the gradient of ``reference(x)`` w.r.t. ``x``.
+
+    Args:
+        answer, reference: functions of one tensor (a fresh copy of ``leaf``) to a scalar.
+        leaf: the input the gradient is taken with respect to.
+        what, name: the result and the input, for the messages ("the loss", "verts").
+        hint: what to do when the answer does not depend on the input through autograd.
+    """
+    x = leaf.clone().requires_grad_()
+    got = answer(x)
+    if not got.requires_grad:
+        raise CheckFailed(f"{what} does not depend on {name} through autograd", hint)
+    (grad,) = torch.autograd.grad(got.reshape(()), x)
+    y = leaf.clone().requires_grad_()
+    (expected_grad,) = torch.autograd.grad(reference(y), y)
+    expect_close(grad, expected_grad, f"the gradient w.r.t. {name}", atol=1e-6)
 
 
 # ---------------------------------------------------------------- Exercise 4.1
@@ -90,26 +132,15 @@ def check_weighted_bce(weighted_bce) -> bool:
             )
             got = call(weighted_bce, logits.clone(), target.clone(), w)
             got = _scalar(got, f"the loss on {name}", "return the mean loss, e.g. loss.mean()")
-            if not _matches(got, expected):
-                raise CheckFailed(
-                    f"the loss on {name} is wrong: expected {expected.item():.6g}, "
-                    f"got {got.item():.6g}",
-                    _bce_hint(got, logits, target, w),
-                )
+            _expect_value(got, expected, f"the loss on {name}", _bce_hint, logits, target, w)
         # Differentiable, with the gradient of the library's loss.
         logits, target, w = _bce_cases()[1][1:]
-        x = logits.clone().requires_grad_()
-        got = call(weighted_bce, x, target, w)
-        if not got.requires_grad:
-            raise CheckFailed(
-                "the loss does not depend on the logits through autograd",
-                "compute it with torch operations on `logits` (no .detach(), .item() or numpy)",
-            )
-        (grad,) = torch.autograd.grad(got.reshape(()), x)
-        y = logits.clone().requires_grad_()
-        expected = F.binary_cross_entropy_with_logits(y, target, pos_weight=torch.tensor(w))
-        (expected_grad,) = torch.autograd.grad(expected, y)
-        expect_close(grad, expected_grad, "the gradient w.r.t. the logits", atol=1e-6)
+        _expect_same_gradient(
+            lambda x: call(weighted_bce, x, target, w),
+            lambda y: F.binary_cross_entropy_with_logits(y, target, pos_weight=torch.tensor(w)),
+            logits, "the loss", "the logits",
+            "compute it with torch operations on `logits` (no .detach(), .item() or numpy)",
+        )  # fmt: skip
         return (
             "matches F.binary_cross_entropy_with_logits(pos_weight=...) on grids, a batch and "
             "logits of +-120, gradient included."
@@ -189,24 +220,14 @@ def check_chamfer(chamfer) -> bool:
                 f"the chamfer distance of {name}",
                 "return one number for the whole batch (the mean over clouds)",
             )
-            if not _matches(got, expected):
-                raise CheckFailed(
-                    f"the chamfer distance of {name} is wrong: expected "
-                    f"{expected.item():.6g}, got {got.item():.6g}",
-                    _chamfer_hint(got, x, y),
-                )
+            _expect_value(got, expected, f"the chamfer distance of {name}", _chamfer_hint, x, y)
         _, x, y = _chamfer_cases()[2]
-        xg = x.clone().requires_grad_()
-        got = call(chamfer, xg, y)
-        if not got.requires_grad:
-            raise CheckFailed(
-                "the chamfer distance does not depend on x through autograd",
-                "use the dists returned by knn_points (differentiable), not indices or .item()",
-            )
-        (grad,) = torch.autograd.grad(got.reshape(()), xg)
-        xe = x.clone().requires_grad_()
-        (expected_grad,) = torch.autograd.grad(loss.chamfer_distance(xe, y)[0], xe)
-        expect_close(grad, expected_grad, "the gradient w.r.t. x", atol=1e-6)
+        _expect_same_gradient(
+            lambda xg: call(chamfer, xg, y),
+            lambda xe: loss.chamfer_distance(xe, y)[0],
+            x, "the chamfer distance", "x",
+            "use the dists returned by knn_points (differentiable), not indices or .item()",
+        )  # fmt: skip
         return (
             "matches loss.chamfer_distance on a known case (0.01 + 0.07), random clouds and a "
             "batch, gradient included."
@@ -287,30 +308,19 @@ def check_laplacian_smoothing(laplacian_smoothing) -> bool:
                 f"the loss of {name}",
                 "return the mean over vertices, one number",
             )
-            if not _matches(got, expected):
-                raise CheckFailed(
-                    f"the loss of {name} is wrong: expected {expected.item():.6g}, "
-                    f"got {got.item():.6g}",
-                    _laplacian_hint(got, verts, edges),
-                )
+            _expect_value(got, expected, f"the loss of {name}", _laplacian_hint, verts, edges)
         _, mesh = _laplacian_cases()[2]
-        verts = mesh.verts_packed().clone().requires_grad_()
-        got = call(laplacian_smoothing, verts, mesh.edges_packed())
-        if not got.requires_grad:
-            raise CheckFailed(
-                "the loss does not depend on verts through autograd",
-                "compute it with torch operations on verts (index_add, not a Python loop with "
-                ".item())",
-            )
-        (grad,) = torch.autograd.grad(got.reshape(()), verts)
         from course_utils.p3d import structures
 
-        ref = mesh.verts_packed().clone().requires_grad_()
-        expected = loss.mesh_laplacian_smoothing(
-            structures.Meshes([ref], mesh.faces_list()), method="uniform"
-        )
-        (expected_grad,) = torch.autograd.grad(expected, ref)
-        expect_close(grad, expected_grad, "the gradient w.r.t. verts", atol=1e-6)
+        _expect_same_gradient(
+            lambda verts: call(laplacian_smoothing, verts, mesh.edges_packed()),
+            lambda ref: loss.mesh_laplacian_smoothing(
+                structures.Meshes([ref], mesh.faces_list()), method="uniform"
+            ),
+            mesh.verts_packed(), "the loss", "verts",
+            "compute it with torch operations on verts (index_add, not a Python loop with "
+            ".item())",
+        )  # fmt: skip
         return (
             'matches loss.mesh_laplacian_smoothing(method="uniform") on a triangle, a '
             "tetrahedron and a bumpy sphere, gradient included."
