@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from course_utils.environment import report
+    from course_utils.tools.environment import report
 
     return 0 if report() else 1
 
@@ -34,7 +34,7 @@ def _assets(args: argparse.Namespace) -> int:
 
 
 def _exercises(args: argparse.Namespace) -> int:
-    from course_utils.exercises import write_exercises
+    from course_utils.tools.exercises import write_exercises
 
     found = write_exercises()
     notebooks = sorted({e.notebook for e in found})
@@ -45,7 +45,7 @@ def _exercises(args: argparse.Namespace) -> int:
 
 
 def _toc(args: argparse.Namespace) -> int:
-    from course_utils.toc import README, update_readme
+    from course_utils.tools.toc import README, update_readme
 
     changed = update_readme()
     print(f"{'updated' if changed else 'already up to date:'} {README.name}")
@@ -53,9 +53,9 @@ def _toc(args: argparse.Namespace) -> int:
 
 
 def _colab(args: argparse.Namespace) -> int:
-    from course_utils import colab
-    from course_utils.exercises import write_exercises
-    from course_utils.toc import update_readme
+    from course_utils.tools import colab
+    from course_utils.tools.exercises import write_exercises
+    from course_utils.tools.toc import update_readme
 
     changed = colab.update_notebooks(repo=args.repo)
     write_exercises()
@@ -67,7 +67,7 @@ def _colab(args: argparse.Namespace) -> int:
 
 
 def _run_notebooks(args: argparse.Namespace) -> int:
-    from course_utils.runner import BUILD_DIR, format_table, run_notebooks
+    from course_utils.tools.runner import BUILD_DIR, format_table, run_notebooks
 
     results = run_notebooks(
         build_dir=args.build_dir or BUILD_DIR, only=args.only, fast=args.fast, timeout=args.timeout

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 
 from course_utils.config import REPO_ROOT
-from course_utils.notebooks import list_notebooks, read_notebook, write_notebook
+from course_utils.tools.notebooks import list_notebooks, read_notebook, write_notebook
 
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 BADGE_MARK = "colab-badge.svg"
