@@ -4,6 +4,7 @@
 2. Lesson helpers, one module per topic, that the notebooks call:
 
    * :mod:`course_utils.config` — fast mode, device choice, seeds, course folders;
+   * :mod:`course_utils.threads` — the thread policy, applied before ``torch`` starts;
    * :mod:`course_utils.asset_meshes`, :mod:`course_utils.assets` — the course's own
      meshes: their generators, and the files in ``data/``;
    * :mod:`course_utils.rendering` — one-call renders, turntables, GIFs, a live viewer;

@@ -14,6 +14,7 @@ fixes it; ``WARN`` works but is worth knowing (e.g. no GPU: everything runs, slo
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import tempfile
 from dataclasses import dataclass
