@@ -209,6 +209,28 @@ def turntable(
     return frames
 
 
+def turntable_row(objects: Sequence[Any], num_views: int = 36, **kwargs: Any) -> list[np.ndarray]:
+    """Turntables of several objects side by side: frame ``k`` shows every object at azimuth
+    ``360 k / num_views``, so they turn together (for one GIF of several shapes).
+
+    Args:
+        objects: ``Meshes`` or ``Pointclouds``, one each (their own ``point_radius`` can
+            not differ: pass one in ``kwargs``).
+        num_views, **kwargs: as in :func:`turntable`.
+
+    Returns:
+        ``num_views`` uint8 frames ``(S, len(objects) * S, 3)``.
+
+    Example:
+        >>> from course_utils.p3d import utils
+        >>> frames = turntable_row([utils.ico_sphere(1)] * 2, num_views=2, image_size=16)
+        >>> len(frames), frames[0].shape
+        (2, (16, 32, 3))
+    """
+    strips = [turntable(obj, num_views=num_views, **kwargs) for obj in objects]
+    return [np.concatenate([frames[k] for frames in strips], axis=1) for k in range(num_views)]
+
+
 def save_gif(
     frames: Sequence[np.ndarray], path: str | Path, fps: float = 12.0, loop: int = 0
 ) -> Path:
