@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import filecmp
 import math
-import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from course_utils.atomic import write_bytes_atomic
 from course_utils.config import DATA_DIR
 
 SEED = 3  # the blob's bumps; any change here changes data/blob.ply
@@ -426,5 +426,5 @@ def write_assets(
             )
         for f in files:
             if not (out_dir / f).exists() or out_dir / f in changed:
-                shutil.copyfile(tmp_dir / f, out_dir / f)
+                write_bytes_atomic(out_dir / f, (tmp_dir / f).read_bytes())
     return [out_dir / f for f in files]
