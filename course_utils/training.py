@@ -190,6 +190,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     missing = {"model", "optimizer", "epoch", "history", "config"} - set(state)
     if missing:
         raise CheckpointError(f"{path} lacks {sorted(missing)}; it is incomplete")
+    if not isinstance(state["config"], dict) or not isinstance(
+        state["config"].get("data") or {}, dict
+    ):
+        raise CheckpointError(
+            f"{path}: its 'config' is not a mapping of the run's settings (found "
+            f"{type(state['config']).__name__}); it was not written by `train`"
+        )
     return state
 
 
