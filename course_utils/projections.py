@@ -85,7 +85,7 @@ def novel_viewpoints(count: int = 16, max_elevation: float = 60.0) -> list[tuple
     for i in range(count):
         t = 0.5 if count == 1 else i / (count - 1)
         elevation = max_elevation * (1.0 - 2.0 * t)
-        views.append((round((20.0 + golden * i) % 360.0, 3), round(elevation, 3)))
+        views.append((round((50.0 + golden * i) % 360.0, 3), round(elevation, 3)))
     return views
 
 
