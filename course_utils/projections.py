@@ -205,8 +205,8 @@ def pseudo_render(
     with rows), so ``col = floor((1 - x) S' / 2)``. Where several points fall on one pixel
     (a *collision*) the nearest wins: ``scatter_reduce(..., "amin")`` finds the smallest
     depth per pixel, and among the points at that depth the lowest index (a second
-    ``amin``), so the result is deterministic. Points behind the camera (``z <= 0``),
-    outside the image or not ``valid`` are dropped.
+    ``amin``), so the result is deterministic (:func:`_nearest_per_pixel`). Points behind
+    the camera (``z <= 0``), outside the image or not ``valid`` are dropped.
 
     The output depth is gathered from the kept points' ``z``: the gradient with respect to
     ``points`` reaches exactly those (and only through their depth, not their pixel: the
@@ -238,34 +238,65 @@ def pseudo_render(
     if len(cameras) not in (1, B):
         raise ValueError(f"{len(cameras)} cameras for {B} point clouds: use 1 or {B}")
     S = int(image_size) * int(upsample)
-    z = cameras.get_world_to_view_transform().transform_points(points)[..., 2]  # (B, P)
+    # view depth z = (X @ R + T)_z: only R's third column is needed
+    R, T = cameras.R.to(points), cameras.T.to(points)
+    z = torch.einsum("bpi,bi->bp", points, R[:, :, 2].expand(B, 3)) + T[:, 2:3]  # (B, P)
     with torch.no_grad():  # which pixel: a step function, no gradient
-        ndc = cameras.transform_points(points.detach())[..., :2]
+        # world -> NDC with the cameras' full 4x4 projection (row vectors), then divide by w
+        M = cameras.get_full_projection_transform().get_matrix().to(points).expand(B, 4, 4)
+        h = torch.baddbmm(M[:, 3:, :], points.detach(), M[:, :3, :])  # (B, P, 4)
+        ndc = h[..., :2] / h[..., 3:]
         col = torch.floor((1.0 - ndc[..., 0]) * (S / 2.0))
         row = torch.floor((1.0 - ndc[..., 1]) * (S / 2.0))
         keep = (z.detach() > 0) & (col >= 0) & (col < S) & (row >= 0) & (row < S)
         if valid is not None:
             keep &= valid.bool()
         batch = torch.arange(B, device=points.device)[:, None].expand(B, P)
-        pixel = (batch * S + row.clamp(0, S - 1).long()) * S + col.clamp(0, S - 1).long()
-        pixel, zk = pixel[keep], z.detach()[keep]
+        pixel = (batch * S + row.long()) * S + col.long()
         point_id = torch.arange(B * P, device=points.device).view(B, P)[keep]
-        # z-buffer: the smallest depth per pixel ...
-        zbuf = torch.full((B * S * S,), math.inf, dtype=z.dtype, device=z.device)
-        zbuf.scatter_reduce_(0, pixel, zk, reduce="amin", include_self=True)
-        # ... and, among the points at that depth, the lowest index (deterministic ties).
-        nearest = zk == zbuf[pixel]
-        winner = torch.full((B * S * S,), B * P, dtype=torch.long, device=z.device)
-        winner.scatter_reduce_(0, pixel[nearest], point_id[nearest], reduce="amin")
-        hit = winner < B * P
-    safe = torch.where(hit, winner, torch.zeros_like(winner))
-    depth = torch.where(hit, z.reshape(-1)[safe], torch.zeros((), dtype=z.dtype, device=z.device))
+        pixel, zk = pixel[keep], z.detach()[keep]
+        pix, src = _nearest_per_pixel(pixel, zk, point_id, B * S * S)
+    # Only the hit pixels are touched: the gradient of ``depth`` flows to ``z[src]``.
+    depth = z.new_zeros(B * S * S).index_put((pix,), z.reshape(-1)[src])
+    hit = torch.zeros(B * S * S, dtype=torch.bool, device=z.device).index_fill_(0, pix, True)
+    index = torch.full((B * S * S,), -1, dtype=torch.long, device=z.device)
+    index.index_put_((pix,), src % P)
     feats = None
     if features is not None:
-        flat = features.reshape(B * P, -1)[safe]
-        feats = torch.where(hit[:, None], flat, torch.zeros_like(flat)).view(B, S, S, -1)
-    index = torch.where(hit, safe % P, torch.full_like(safe, -1))
+        flat = features.reshape(B * P, -1)
+        feats = flat.new_zeros(B * S * S, flat.shape[1]).index_put((pix,), flat[src])
+        feats = feats.view(B, S, S, -1)
     return PseudoRender(depth.view(B, S, S), hit.view(B, S, S), index.view(B, S, S), feats)
+
+
+def _nearest_per_pixel(
+    pixel: torch.Tensor, depth: torch.Tensor, point_id: torch.Tensor, num_pixels: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The z-buffer: for every pixel hit, the nearest point (lowest id among equal depths).
+
+    ``zbuf = full(inf).scatter_reduce(0, pixel, depth, "amin")`` is the smallest depth per
+    pixel; the points whose depth equals their pixel's ``zbuf`` are the nearest, and a
+    second ``amin`` over their ids picks one deterministically. (Two stable sorts, by depth
+    then by pixel, give the same answer without image-sized buffers, but on a CPU they are
+    several times slower than the two scatters.)
+
+    Args:
+        pixel: ``(M,)`` flat pixel index of each point, in ``[0, num_pixels)``.
+        depth: ``(M,)`` its depth.
+        point_id: ``(M,)`` its id, all below ``2**62``.
+        num_pixels: size of the flat image.
+
+    Returns:
+        ``(pix, src)``: the distinct pixels hit (increasing) and the id of each one's point.
+    """
+    zbuf = torch.full((num_pixels,), math.inf, dtype=depth.dtype, device=depth.device)
+    zbuf.scatter_reduce_(0, pixel, depth, reduce="amin", include_self=True)
+    nearest = depth == zbuf[pixel]
+    none = torch.iinfo(torch.int64).max
+    winner = torch.full((num_pixels,), none, dtype=torch.long, device=depth.device)
+    winner.scatter_reduce_(0, pixel[nearest], point_id[nearest], reduce="amin")
+    pix = (winner != none).nonzero().squeeze(1)
+    return pix, winner[pix]
 
 
 def upsample_nearest(image: torch.Tensor, factor: int) -> torch.Tensor:

@@ -159,7 +159,8 @@ class ProjectionTargets:
         fixed, novel = [], []
         starts = range(0, len(shape_ids), batch_size)
         for start in tqdm(starts, desc="rendering projection targets", disable=not progress):
-            items = [dataset[i * views] for i in range(start, min(start + batch_size, len(shape_ids)))]
+            stop = min(start + batch_size, len(shape_ids))
+            items = [dataset[i * views] for i in range(start, stop)]
             for cams, size, out in ((fixed_cams, s["fixed_size"], fixed),
                                     (novel_cams, s["novel_size"], novel)):  # fmt: skip
                 n = len(cams)

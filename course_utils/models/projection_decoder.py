@@ -191,7 +191,12 @@ def projection_loss(
         ``(total, parts)`` with parts ``fixed_l1``, ``fixed_bce``, ``novel_l1``, ``novel_bce``.
     """
     from course_utils.p3d import renderer
-    from course_utils.projections import depth_to_xyz, pseudo_render, upsample_nearest, viewpoint_cameras
+    from course_utils.projections import (
+        depth_to_xyz,
+        pseudo_render,
+        upsample_nearest,
+        viewpoint_cameras,
+    )
 
     device = out.xyz.device
     fixed_depth = fixed_depth.to(device)
@@ -223,7 +228,8 @@ def projection_loss(
             valid=valid[:, None].expand(B, k, n).reshape(B * k, n),
             features=out.logits.reshape(B, 1, n, 1).expand(B, k, n, 1).reshape(B * k, n, 1),
         )
-        target = upsample_nearest(novel_depth.to(device)[:, chosen].reshape(B * k, *novel_depth.shape[-2:]), upsample)
+        target = novel_depth.to(device)[:, chosen].reshape(B * k, *novel_depth.shape[-2:])
+        target = upsample_nearest(target, upsample)  # (B k, S' U, S' U)
         both = rendered.mask & (target > 0)
         parts["novel_l1"] = _masked_mean((rendered.depth - target).abs(), both)
         logits = rendered.features[..., 0]
