@@ -16,7 +16,12 @@
 * :mod:`course_utils.checks` — the exercises' check functions.
 """
 
-from course_utils.config import DATA_DIR, FAST, OUTPUT_DIR, get_device, seed_everything
+# The thread policy must be set before torch (imported by config) starts OpenMP.
+from course_utils.threads import apply_thread_policy
+
+apply_thread_policy()
+
+from course_utils.config import DATA_DIR, FAST, OUTPUT_DIR, get_device, seed_everything  # noqa: E402
 
 __version__ = "0.1.0"
 

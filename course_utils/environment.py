@@ -108,6 +108,21 @@ def _check_widgets() -> Check:
     return Check("widgets", "OK", f"jupyterlab_widgets {version}")
 
 
+def _check_threads() -> Check:
+    """The thread policy (``course_utils.threads``): passive waiting keeps notebooks fast
+    while a training job holds a core."""
+    from course_utils.threads import describe
+
+    policy = os.environ.get("OMP_WAIT_POLICY", "").upper()
+    if policy == "PASSIVE":
+        return Check("threads", "OK", describe())
+    return Check(
+        "threads",
+        "WARN",
+        describe() + " — set OMP_WAIT_POLICY=PASSIVE before importing torch (see README)",
+    )
+
+
 def _check_folder(name: str, path: Path, must_exist: bool) -> Check:
     if must_exist and not path.is_dir():
         return Check(
@@ -134,6 +149,7 @@ def run_checks() -> list[Check]:
     checks.append(_check_widgets())
     checks.append(_check_folder("data folder", DATA_DIR, must_exist=True))
     checks.append(_check_folder("cache folder", cache_dir(), must_exist=False))
+    checks.append(_check_threads())
     mode = "fast (COURSE_FAST=1: small sizes, for tests)" if FAST else "full (what a learner runs)"
     checks.append(Check("mode", "OK", mode))
     return checks
