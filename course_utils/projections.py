@@ -55,6 +55,8 @@ __all__ = [
     "pseudo_render",
     "render_depth",
     "upsample_nearest",
+    "zbuffer",
+    "project_to_pixels",
 ]
 
 #: Elevation of the cube's corners seen from its centre: atan(1 / sqrt(2)), degrees.
@@ -199,13 +201,11 @@ def pseudo_render(
 ) -> PseudoRender:
     """Render the depth and mask of point clouds with a z-buffer: nearest point per pixel.
 
-    Each point is projected (``cameras.transform_points``, NDC) onto the pixel that
-    contains it in an image of ``S' = image_size * upsample`` pixels per side. Pixel
-    ``(row, col)`` spans NDC ``x ∈ [1 - 2 (col + 1) / S', 1 - 2 col / S']`` (likewise y
-    with rows), so ``col = floor((1 - x) S' / 2)``. Where several points fall on one pixel
+    Each point is projected (:func:`project_to_pixels`) onto the pixel that contains it
+    in an image of ``S' = image_size * upsample`` pixels per side. Where several points fall on one pixel
     (a *collision*) the nearest wins: ``scatter_reduce(..., "amin")`` finds the smallest
     depth per pixel, and among the points at that depth the lowest index (a second
-    ``amin``), so the result is deterministic (:func:`_nearest_per_pixel`). Points behind
+    ``amin``), so the result is deterministic (:func:`zbuffer`). Points behind
     the camera (``z <= 0``), outside the image or not ``valid`` are dropped.
 
     The output depth is gathered from the kept points' ``z``: the gradient with respect to
@@ -235,27 +235,15 @@ def pseudo_render(
     if image_size < 1 or upsample < 1:
         raise ValueError(f"image_size and upsample must be >= 1, got {image_size}, {upsample}")
     B, P, _ = points.shape
-    if len(cameras) not in (1, B):
-        raise ValueError(f"{len(cameras)} cameras for {B} point clouds: use 1 or {B}")
     S = int(image_size) * int(upsample)
-    # view depth z = (X @ R + T)_z: only R's third column is needed
-    R, T = cameras.R.to(points), cameras.T.to(points)
-    z = torch.einsum("bpi,bi->bp", points, R[:, :, 2].expand(B, 3)) + T[:, 2:3]  # (B, P)
-    with torch.no_grad():  # which pixel: a step function, no gradient
-        # world -> NDC with the cameras' full 4x4 projection (row vectors), then divide by w
-        M = cameras.get_full_projection_transform().get_matrix().to(points).expand(B, 4, 4)
-        h = torch.baddbmm(M[:, 3:, :], points.detach(), M[:, :3, :])  # (B, P, 4)
-        ndc = h[..., :2] / h[..., 3:]
-        col = torch.floor((1.0 - ndc[..., 0]) * (S / 2.0))
-        row = torch.floor((1.0 - ndc[..., 1]) * (S / 2.0))
-        keep = (z.detach() > 0) & (col >= 0) & (col < S) & (row >= 0) & (row < S)
+    pixel, z, keep = project_to_pixels(points, cameras, S)
+    with torch.no_grad():
         if valid is not None:
-            keep &= valid.bool()
-        batch = torch.arange(B, device=points.device)[:, None].expand(B, P)
-        pixel = (batch * S + row.long()) * S + col.long()
+            keep = keep & valid.bool()
         point_id = torch.arange(B * P, device=points.device).view(B, P)[keep]
-        pixel, zk = pixel[keep], z.detach()[keep]
-        pix, src = _nearest_per_pixel(pixel, zk, point_id, B * S * S)
+        winner = zbuffer(pixel[keep], z.detach()[keep], B * S * S)
+        pix = (winner >= 0).nonzero().squeeze(1)  # the pixels some point fell on
+        src = point_id[winner[pix]]  # their nearest points (flat index into B x P)
     # Only the hit pixels are touched: the gradient of ``depth`` flows to ``z[src]``.
     depth = z.new_zeros(B * S * S).index_put((pix,), z.reshape(-1)[src])
     hit = torch.zeros(B * S * S, dtype=torch.bool, device=z.device).index_fill_(0, pix, True)
@@ -269,34 +257,73 @@ def pseudo_render(
     return PseudoRender(depth.view(B, S, S), hit.view(B, S, S), index.view(B, S, S), feats)
 
 
-def _nearest_per_pixel(
-    pixel: torch.Tensor, depth: torch.Tensor, point_id: torch.Tensor, num_pixels: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The z-buffer: for every pixel hit, the nearest point (lowest id among equal depths).
+def zbuffer(pixel: torch.Tensor, depth: torch.Tensor, num_pixels: int) -> torch.Tensor:
+    """The z-buffer over points: for every pixel, which point is nearest.
 
     ``zbuf = full(inf).scatter_reduce(0, pixel, depth, "amin")`` is the smallest depth per
     pixel; the points whose depth equals their pixel's ``zbuf`` are the nearest, and a
-    second ``amin`` over their ids picks one deterministically. (Two stable sorts, by depth
-    then by pixel, give the same answer without image-sized buffers, but on a CPU they are
-    several times slower than the two scatters.)
+    second ``amin`` over their indices picks one deterministically (the lowest). Two
+    scatters over the points: no loop, no sort. (Two stable sorts, by depth then by pixel,
+    give the same answer, but on a CPU they are several times slower.)
 
     Args:
-        pixel: ``(M,)`` flat pixel index of each point, in ``[0, num_pixels)``.
+        pixel: ``(M,)`` int64 flat pixel index of each point, in ``[0, num_pixels)``.
         depth: ``(M,)`` its depth.
-        point_id: ``(M,)`` its id, all below ``2**62``.
         num_pixels: size of the flat image.
 
     Returns:
-        ``(pix, src)``: the distinct pixels hit (increasing) and the id of each one's point.
+        ``(num_pixels,)`` int64: the index (into ``pixel``) of each pixel's nearest point,
+        -1 where no point fell.
+
+    Example:
+        >>> zbuffer(torch.tensor([2, 0, 2]), torch.tensor([1.5, 1.0, 1.2]), 4).tolist()
+        [1, -1, 2, -1]
     """
     zbuf = torch.full((num_pixels,), math.inf, dtype=depth.dtype, device=depth.device)
     zbuf.scatter_reduce_(0, pixel, depth, reduce="amin", include_self=True)
     nearest = depth == zbuf[pixel]
-    none = torch.iinfo(torch.int64).max
-    winner = torch.full((num_pixels,), none, dtype=torch.long, device=depth.device)
-    winner.scatter_reduce_(0, pixel[nearest], point_id[nearest], reduce="amin")
-    pix = (winner != none).nonzero().squeeze(1)
-    return pix, winner[pix]
+    ids = torch.arange(len(pixel), device=pixel.device)
+    winner = torch.full((num_pixels,), len(pixel), dtype=torch.long, device=depth.device)
+    winner.scatter_reduce_(0, pixel[nearest], ids[nearest], reduce="amin")
+    return torch.where(winner < len(pixel), winner, -1)
+
+
+def project_to_pixels(
+    points: torch.Tensor, cameras: Any, size: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where points land in ``size x size`` images, and their depth.
+
+    Pixel ``(row, col)`` spans NDC ``x ∈ [1 - 2 (col + 1) / S, 1 - 2 col / S]`` (+X is
+    left; likewise y with rows, +Y up), so ``col = floor((1 - x) S / 2)``.
+
+    Args:
+        points: ``(B, P, 3)`` world points.
+        cameras: ``B`` NDC cameras, or 1 shared.
+        size: S.
+
+    Returns:
+        ``pixel (B, P)`` int64 flat index ``(b S + row) S + col`` into a ``(B, S, S)``
+        image (no gradient: a step function of the position), ``z (B, P)`` view depth
+        (differentiable), ``inside (B, P)`` bool: in front of the camera and in the image.
+    """
+    B, P, _ = points.shape
+    if len(cameras) not in (1, B):
+        raise ValueError(f"{len(cameras)} cameras for {B} point clouds: use 1 or {B}")
+    # view depth z = (X @ R + T)_z: only R's third column is needed
+    R, T = cameras.R.to(points), cameras.T.to(points)
+    z = torch.einsum("bpi,bi->bp", points, R[:, :, 2].expand(B, 3)) + T[:, 2:3]  # (B, P)
+    with torch.no_grad():
+        # world -> NDC with the cameras' full 4x4 projection (row vectors), then divide by w
+        M = cameras.get_full_projection_transform().get_matrix().to(points).expand(B, 4, 4)
+        h = torch.baddbmm(M[:, 3:, :], points.detach(), M[:, :3, :])  # (B, P, 4)
+        ndc = h[..., :2] / h[..., 3:]
+        col = torch.floor((1.0 - ndc[..., 0]) * (size / 2.0))
+        row = torch.floor((1.0 - ndc[..., 1]) * (size / 2.0))
+        inside = (z.detach() > 0) & (col >= 0) & (col < size) & (row >= 0) & (row < size)
+        batch = torch.arange(B, device=points.device)[:, None]
+        pixel = (batch * size + row.clamp(0, size - 1).long()) * size
+        pixel = pixel + col.clamp(0, size - 1).long()
+    return pixel, z, inside
 
 
 def upsample_nearest(image: torch.Tensor, factor: int) -> torch.Tensor:
