@@ -57,6 +57,7 @@ __all__ = [
     "upsample_nearest",
     "zbuffer",
     "project_to_pixels",
+    "depth_colours",
 ]
 
 #: Elevation of the cube's corners seen from its centre: atan(1 / sqrt(2)), degrees.
@@ -357,3 +358,18 @@ def render_depth(meshes: Any, cameras: Any, image_size: int) -> torch.Tensor:
     )
     zbuf = rasterizer(meshes).zbuf[..., 0]
     return torch.where(zbuf > 0, zbuf, torch.zeros_like(zbuf))
+
+
+def depth_colours(
+    depth: torch.Tensor, near: float = CAMERA_DIST - 0.6, far: float = CAMERA_DIST + 0.6
+) -> torch.Tensor:
+    """Depth maps as pictures: ``(..., H, W)`` -> ``(..., H, W, 3)`` colours in [0, 1].
+
+    Near is yellow, far is purple (matplotlib's viridis, reversed), background (depth 0)
+    white; the same ``near``/``far`` for every map, so colours compare across pictures.
+    """
+    import matplotlib
+
+    t = ((far - depth) / (far - near)).clamp(0, 1).detach().cpu()
+    colours = torch.from_numpy(matplotlib.colormaps["viridis"](t.numpy())[..., :3]).float()
+    return torch.where((depth.detach().cpu() > 0)[..., None], colours, torch.ones(3))

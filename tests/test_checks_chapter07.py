@@ -48,3 +48,15 @@ def test_zbuffer_check_fails_a_stub_and_a_wrong_shape(capsys):
     assert "not done yet" in capsys.readouterr().out
     assert checks.check_zbuffer(lambda p, d, n: torch.zeros(n + 1)) is False
     assert "shape" in capsys.readouterr().out
+
+
+def test_later_cells_use_the_learners_zbuffer_only_once_it_passes(capsys):
+    from course_utils.checks import chapter07
+    from course_utils.projections import zbuffer as library
+
+    right = _zbuffer()
+    assert checks.check_zbuffer(right) is True
+    assert chapter07.in_use("zbuffer") is right
+    assert checks.check_zbuffer(_zbuffer(nearest="amax")) is False
+    assert chapter07.in_use("zbuffer") is library
+    assert "library" in capsys.readouterr().out

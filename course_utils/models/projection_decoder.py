@@ -110,10 +110,13 @@ class ProjectionDecoder(nn.Module):
             ]
         self.up = nn.Sequential(*layers)
         self.head = nn.Conv2d(channels[-1], 4 * self.num_views * self.shuffle**2, 3, padding=1)
-        with torch.no_grad():  # start on the pixel rays, at the centre's depth, mask p = 0.3
+        # Start on the pixel rays at the centre's depth, every mask at p = 0.6: all points
+        # are in the first clouds, so the novel-view terms have something to render from
+        # the first step; the mask losses then remove the background ones.
+        with torch.no_grad():
             self.head.weight.mul_(0.1)
             self.head.bias.zero_()
-            self.head.bias.view(self.num_views, 4, -1)[:, 3] = math.log(0.3 / 0.7)
+            self.head.bias.view(self.num_views, 4, -1)[:, 3] = math.log(0.6 / 0.4)
         from course_utils.rgbd import ndc_grid
 
         ndc = ndc_grid(self.output_size, self.output_size)  # (S, S, 2)
