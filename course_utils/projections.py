@@ -204,10 +204,10 @@ def pseudo_render(
 
     Each point is projected (:func:`project_to_pixels`) onto the pixel that contains it
     in an image of ``S' = image_size * upsample`` pixels per side. Where several points
-    fall on one pixel (a *collision*) the nearest wins: ``scatter_reduce(..., "amin")`` finds the smallest
-    depth per pixel, and among the points at that depth the lowest index (a second
-    ``amin``), so the result is deterministic (:func:`zbuffer`). Points behind
-    the camera (``z <= 0``), outside the image or not ``valid`` are dropped.
+    fall on one pixel (a *collision*) the nearest wins: ``scatter_reduce(..., "amin")``
+    finds the smallest depth per pixel, and among the points at that depth the lowest
+    index (a second ``amin``), so the result is deterministic (:func:`zbuffer`). Points
+    behind the camera (``z <= 0``), outside the image or not ``valid`` are dropped.
 
     The output depth is gathered from the kept points' ``z``: the gradient with respect to
     ``points`` reaches exactly those (and only through their depth, not their pixel: the
