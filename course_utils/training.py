@@ -69,7 +69,8 @@ CHECKPOINT_VERSION = 1
 #: File name of the checkpoint written after every epoch in the output folder.
 CHECKPOINT_NAME = "last.pt"
 #: Batch entries the losses use (moved to the device); the rest stays on the CPU.
-_TENSOR_KEYS = ("image", "voxels", "points", "normals", "mask", "category")
+_TENSOR_KEYS = ("image", "voxels", "points", "normals", "mask", "category",
+                "fixed_depth", "novel_depth")  # the last two: chapter 07's depth targets
 
 
 class CheckpointError(ValueError):
@@ -287,6 +288,8 @@ class InMemoryShapes:
     """
 
     KEYS = ("image", "voxels", "points", "category")
+    #: Kept (as float16: depths to ~1e-3) when the dataset has them (chapter 07's targets).
+    OPTIONAL_KEYS = ("fixed_depth", "novel_depth")
 
     def __init__(
         self,
@@ -309,6 +312,9 @@ class InMemoryShapes:
             parts["voxels"].append(batch["voxels"] > 0.5)
             parts["points"].append(batch["points"].float())
             parts["category"].append(batch["category"])
+            for key in self.OPTIONAL_KEYS:
+                if key in batch:
+                    parts.setdefault(key, []).append(batch[key].half())
         self.tensors = {key: torch.cat(values) for key, values in parts.items()}
 
     def __len__(self) -> int:
@@ -322,6 +328,7 @@ class InMemoryShapes:
             "voxels": t["voxels"][index].float(),
             "points": t["points"][index],
             "category": t["category"][index],
+            **{key: t[key][index].float() for key in self.OPTIONAL_KEYS if key in t},
         }
 
     def batches(
@@ -459,6 +466,11 @@ def train(
         done = "finished" if start_epoch >= config.epochs else "time budget"
         return TrainResult(model=model, history=history, checkpoint=checkpoint, stopped=done)
 
+    prepare = getattr(model.decoder, "prepare_data", None)
+    if prepare is not None:  # decoders whose loss needs extra targets (chapter 07's depths)
+        train_data = prepare(train_data, progress=progress)
+        if val_data is not None and len(val_data) > 0:  # type: ignore[arg-type]
+            val_data = prepare(val_data, progress=progress)
     collate = collate_fn or _default_collate(train_data)
     num_batches = math.ceil(len(train_data) / config.batch_size)  # type: ignore[arg-type]
     total_steps = max(config.epochs * num_batches, 1)

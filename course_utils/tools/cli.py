@@ -347,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         type=decoder_name,
         metavar="NAME",
-        help="voxels-mlp, voxels-conv, points, mesh or implicit",
+        help="voxels-mlp, voxels-conv, points, mesh, implicit (chapter 05) or projections (07)",
     )
     train.add_argument(
         "--epochs",
