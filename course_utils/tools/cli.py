@@ -24,8 +24,6 @@ from course_utils.threads import apply_thread_policy, describe, training_threads
 
 # Before torch is imported by any command: OpenMP reads its settings when it starts.
 apply_thread_policy()
-#: The single-view decoders ``train`` knows (course_utils.models.DECODERS; a test checks).
-DECODER_NAMES = ("voxels-mlp", "voxels-conv", "points", "mesh", "implicit")
 
 
 class UsageError(Exception):
@@ -99,9 +97,11 @@ def available_device(text: str) -> str:
 
 def decoder_name(text: str) -> str:
     """An argparse ``type=`` accepting the known single-view decoders."""
-    if text not in DECODER_NAMES:
+    from course_utils.models import DECODERS  # the one list of decoders
+
+    if text not in DECODERS:
         raise argparse.ArgumentTypeError(
-            f"unknown decoder {text!r}; choose one of {', '.join(DECODER_NAMES)}"
+            f"unknown decoder {text!r}; choose one of {', '.join(DECODERS)}"
         )
     return text
 
