@@ -8,8 +8,8 @@ import sys
 import pytest
 import torch
 
-from course_utils.cli import DECODER_NAMES, main
 from course_utils.models import DECODERS
+from course_utils.tools.cli import DECODER_NAMES, main
 from course_utils.training import CHECKPOINT_NAME, load_checkpoint
 
 TINY = ["--dataset", "toy", "--num-shapes", "10", "--image-size", "32", "--input-size", "16",
