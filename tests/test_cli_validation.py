@@ -57,6 +57,9 @@ def test_every_model_decoder_is_accepted_and_nothing_else():
         ("--encoder", "vgg", "invalid choice"),
         ("--dataset", "shapenet", "invalid choice"),
         ("--decoder", "pointz", "unknown decoder 'pointz'"),
+        ("--threads", "0", "from 1 to"),
+        ("--seed", "-1", "from 0 to"),
+        ("--data-seed", "x", "whole number"),
     ],
 )
 def test_train_rejects_bad_values(flag, value, message, tmp_path, capsys):
@@ -78,6 +81,11 @@ def test_evaluate_rejects_bad_values(tmp_path, capsys):
     assert "--num-shapes" in line
     line = usage_error(["evaluate", str(tmp_path), "--split", "everything"], capsys)
     assert "--split" in line and "invalid choice" in line
+
+
+def test_run_notebooks_rejects_a_bad_timeout(capsys):
+    line = usage_error(["run-notebooks", "--timeout", "0"], capsys)
+    assert "--timeout" in line and "at least 1" in line
 
 
 def test_resume_and_force_together_are_refused(tmp_path, capsys):

@@ -336,7 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fast", action="store_true", help="small sizes (COURSE_FAST=1)")
     run.add_argument("--only", nargs="+", metavar="NN", help="only these, e.g. --only 03 04")
     run.add_argument("--build-dir", type=Path, default=None, help="output folder (default: build/)")
-    run.add_argument("--timeout", type=int, default=3600, help="seconds one cell may take")
+    run.add_argument(
+        "--timeout", type=int_in_range(1), default=3600, help="seconds one cell may take"
+    )
     run.set_defaults(run=_run_notebooks)
 
     train = commands.add_parser(
@@ -391,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start over although --out holds a checkpoint (it is kept as last.pt.bak)",
     )
-    train.add_argument("--seed", type=int, default=0, help="training seed")
+    train.add_argument("--seed", type=int_in_range(0, 2**32 - 1), default=0, help="seed")
     train.add_argument("--batch-size", type=int_in_range(1, 65_536), default=32)
     train.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate (> 0)")
     train.add_argument(
@@ -407,10 +409,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--dataset", default="course", choices=("course", "toy"), help="course (default) or toy"
     )
-    train.add_argument("--data-seed", type=int, default=0, help="dataset seed")
+    seed = int_in_range(0, 2**32 - 1)  # what numpy's seed accepts
+    train.add_argument("--data-seed", type=seed, default=0, help="dataset seed")
     train.add_argument(
         "--threads",
-        type=int,
+        type=int_in_range(1, 1024),
         default=None,
         help="CPU threads (default: one fewer than the cores, so a notebook beside it stays fast)",
     )

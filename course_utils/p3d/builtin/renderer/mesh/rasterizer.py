@@ -71,6 +71,11 @@ class RasterizationSettings:
         z_clip_value: clip faces at this view depth (default: ``znear / 2`` of perspective
             cameras), so faces crossing behind the camera are cut, not distorted.
         cull_to_frustum: drop faces entirely outside the view frustum.
+
+    As in PyTorch3D the values are not checked here but when rasterizing: then a NaN,
+    infinite or negative ``blur_radius`` (or a non-finite ``z_clip_value``) raises a
+    ``ValueError`` naming it, and so does an output of ``N x H x W x faces_per_pixel``
+    slots above the memory budget (4 GiB; ``COURSE_MAX_RASTER_BYTES``, see ``limits.py``).
     """
 
     image_size: int | tuple[int, int] = 256
