@@ -36,8 +36,6 @@ containers — loading a checkpoint cannot run code)::
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -47,6 +45,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from course_utils.atomic import atomic_write
 from course_utils.config import get_device, seed_everything
 from course_utils.models.single_view import ModelConfig, SingleViewModel, build_model
 
@@ -151,18 +150,8 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     reads ``path`` sees the old checkpoint or the new one, never a partial file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "wb") as handle:
+        torch.save(state, handle)
     return path
 
 
@@ -202,6 +191,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     missing = {"model", "optimizer", "epoch", "history", "config"} - set(state)
     if missing:
         raise CheckpointError(f"{path} lacks {sorted(missing)}; it is incomplete")
+    if not isinstance(state["config"], dict) or not isinstance(
+        state["config"].get("data") or {}, dict
+    ):
+        raise CheckpointError(
+            f"{path}: its 'config' is not a mapping of the run's settings (found "
+            f"{type(state['config']).__name__}); it was not written by `train`"
+        )
     return state
 
 

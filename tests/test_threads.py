@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from course_utils import threads
-from course_utils.colab import setup_cell_source
+from course_utils.tools.colab import setup_cell_source
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -20,6 +20,7 @@ from course_utils.checks import (
     chapter06,
     chapter07,
 )
+from course_utils.checks._core import yours_or_library
 
 _CHAPTERS = (
     chapter00, chapter01, chapter02, chapter03, chapter04, chapter05, chapter06, chapter07
@@ -29,4 +30,4 @@ _CHAPTERS = (
 CHECKS = {name: getattr(module, name) for module in _CHAPTERS for name in module.__all__}
 
 globals().update(CHECKS)
-__all__ = sorted(CHECKS)
+__all__ = [*sorted(CHECKS), "yours_or_library"]

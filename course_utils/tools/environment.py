@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from course_utils.config import DATA_DIR, FAST, get_device
+from course_utils.config import DATA_DIR, FAST, cache_dir, get_device
 
 #: (distribution name, import name, chapters that need it)
 DEPENDENCIES: list[tuple[str, str, str]] = [
@@ -135,11 +135,6 @@ def _check_folder(name: str, path: Path, must_exist: bool) -> Check:
     except OSError as error:
         return Check(name, "FAIL", f"{path} is not writable ({error.strerror})")
     return Check(name, "OK", f"{path} (writable)")
-
-
-def cache_dir() -> Path:
-    """Where chapters cache generated data: ``$COURSE_CACHE_DIR`` or ``<repo>/.cache``."""
-    return Path(os.environ.get("COURSE_CACHE_DIR", DATA_DIR.parent / ".cache"))
 
 
 def run_checks() -> list[Check]:
