@@ -248,6 +248,30 @@ def test_projection_decoder_trains_and_evaluates_through_the_course_loop(
     assert preds[0].points.shape[1] == 3
 
 
+def test_overfitting_a_tiny_batch_drives_the_projection_loss_down(course_data, monkeypatch):
+    from course_utils.datasets import collate_shapes
+    from course_utils.models import build_model
+
+    ds, root = course_data
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(root))
+    torch.manual_seed(0)
+    model = build_model(
+        decoder="projections", latent_dim=16, input_size=32,
+        encoder_options={"channels": [8, 16], "norm": "group"},
+        decoder_options={"channels": [16, 8, 8], "novel_size": 16, "num_novel": 4},
+    )  # fmt: skip
+    batch = collate_shapes([model.decoder.prepare_data(ds, progress=False)[i] for i in range(4)])
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    history = []
+    for _ in range(30):
+        loss, parts = model.loss(batch, generator=torch.Generator().manual_seed(0))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(float(loss.detach()))
+    assert min(history[-3:]) < 0.65 * history[0], history  # a clear fall, room for rounding
+
+
 def dataclass_replace(config, **changes):
     import dataclasses
 

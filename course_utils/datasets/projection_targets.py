@@ -112,7 +112,7 @@ class ProjectionTargets:
     ) -> None:
         self.settings = _settings(fixed_size, novel_size, num_novel)
         if cache_dir is None:
-            from course_utils.environment import cache_dir as course_cache_dir
+            from course_utils.config import cache_dir as course_cache_dir
 
             cache_dir = course_cache_dir() / "projections"
         folder = Path(cache_dir) / Path(dataset.folder).name / targets_key(self.settings)
