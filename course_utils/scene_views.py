@@ -147,7 +147,8 @@ def _cache_path(key: dict[str, Any]) -> Path:
 
     text = ",".join(f"{k}={key[k]}" for k in sorted(key))
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]
-    return cache_dir() / "scene_views" / f"{key['mesh']}_{key['image_size']}_v{CACHE_VERSION}_{digest}.npz"
+    name = f"{key['mesh']}_{key['image_size']}_v{CACHE_VERSION}_{digest}.npz"
+    return cache_dir() / "scene_views" / name
 
 
 def _load(path: Path) -> dict[str, np.ndarray] | None:
@@ -205,7 +206,8 @@ def _render(
             masks.append((coverage >= 0.5).float())
             # Mean depth of the covered supersamples (0 where none is covered).
             depth_sum = pool(zbuf[..., None])[..., 0]
-            depths.append(torch.where(coverage > 0, depth_sum / coverage.clamp(min=1e-8), depth_sum))
+            mean_depth = depth_sum / coverage.clamp(min=1e-8)
+            depths.append(torch.where(coverage > 0, mean_depth, depth_sum))
     masks_t = torch.cat(masks)
     return {
         "images": torch.cat(images).float(),
@@ -270,7 +272,9 @@ def make_scene_views(
     if arrays is not None and arrays["images"].shape[:3] == (num_views, image_size, image_size):
         tensors = {name: torch.from_numpy(np.ascontiguousarray(arrays[name])) for name in _FIELDS}
     else:
-        tensors = _render(mesh, num_views, image_size, fov, dist, turn, background, supersample, batch)
+        tensors = _render(
+            mesh, num_views, image_size, fov, dist, turn, background, supersample, batch
+        )
         if path is not None:
             from course_utils.atomic import temporary_path
 
