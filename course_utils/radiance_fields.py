@@ -594,7 +594,8 @@ def train_nerf(
         view_dependence=view_dependence,
     )  # fmt: skip
     history = _train(
-        field, views, seconds, lambda: torch.optim.Adam(field.parameters(), lr=lr), None, batch_rays, n_pts, eval_every, eval_views,
-        max_steps, progress, "NeRF", occupancy_every, carve,
+        field, views, seconds, lambda: torch.optim.Adam(field.parameters(), lr=lr), None,
+        batch_rays, n_pts, eval_every, eval_views, max_steps, progress, "NeRF",
+        occupancy_every, carve,
     )  # fmt: skip
     return field, history
