@@ -37,12 +37,15 @@ from course_utils.scene_views import SceneViews, psnr
 __all__ = [
     "GridRadianceField",
     "NeRFField",
+    "held_out_psnr",
+    "render_cameras",
     "render_rays",
     "render_views",
     "train_grid_field",
     "train_nerf",
     "total_variation",
     "view_rays",
+    "visual_hull",
 ]
 
 
@@ -367,28 +370,50 @@ def render_rays(
 
 
 @torch.no_grad()
-def render_views(
-    field: Callable, views: SceneViews, index: Sequence[int] | int, n_pts: int = 96,
-    chunk: int = 8192,
+def render_cameras(
+    field: Callable, cameras: Any, image_size: int, near: float, far: float,
+    background: Sequence[float], n_pts: int = 96, chunk: int = 8192,
 ) -> dict[str, torch.Tensor]:  # fmt: skip
-    """Render whole views of ``views`` with ``field``, ``chunk`` rays at a time.
+    """Render ``field`` from any ``cameras`` (e.g. novel views), ``chunk`` rays at a time.
 
-    Returns ``{"rgb": (V, H, W, 3), "depth": (V, H, W), "opacity": (V, H, W)}``.
+    Rays come from ``NDCMultinomialRaysampler`` (one per pixel centre); samples are
+    regular in view depth ``[near, far]``.
+
+    Returns ``{"rgb": (V, S, S, 3), "depth": (V, S, S), "opacity": (V, S, S)}``.
     """
-    origins, directions = view_rays(views, index)
-    shape = origins.shape[:-1]
-    o, d = origins.reshape(-1, 3), directions.reshape(-1, 3)
+    renderer = _renderer_api()
+    sampler = renderer.NDCMultinomialRaysampler(
+        image_width=image_size, image_height=image_size, n_pts_per_ray=0, min_depth=0.0,
+        max_depth=1.0,
+    )  # fmt: skip
+    bundle = sampler(cameras)
+    shape = bundle.origins.shape[:-1]
+    o, d = bundle.origins.reshape(-1, 3), bundle.directions.reshape(-1, 3)
     parts = [
-        render_rays(field, o[s : s + chunk], d[s : s + chunk], views.znear, views.zfar, n_pts,
-                    views.background)
+        render_rays(field, o[s : s + chunk], d[s : s + chunk], near, far, n_pts, background)
         for s in range(0, len(o), chunk)
-    ]  # fmt: skip
+    ]
     rgb, depth, alpha = (torch.cat(p) for p in zip(*parts))
     return {
         "rgb": rgb.reshape(*shape, 3),
         "depth": depth.reshape(shape),
         "opacity": alpha.reshape(shape),
     }
+
+
+def render_views(
+    field: Callable, views: SceneViews, index: Sequence[int] | int, n_pts: int = 96,
+    chunk: int = 8192,
+) -> dict[str, torch.Tensor]:  # fmt: skip
+    """Render views ``index`` of ``views`` with ``field`` (see :func:`render_cameras`).
+
+    Returns ``{"rgb": (V, H, W, 3), "depth": (V, H, W), "opacity": (V, H, W)}``.
+    """
+    index = [index] if isinstance(index, int) else list(index)
+    return render_cameras(
+        field, views.cameras(index), views.image_size, views.znear, views.zfar,
+        views.background, n_pts, chunk,
+    )  # fmt: skip
 
 
 @torch.no_grad()
