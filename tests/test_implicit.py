@@ -107,7 +107,9 @@ def test_homogeneous_medium_opacity_is_one_minus_exp_sigma_chord(sigma: float) -
         image_width=16, image_height=16, n_pts_per_ray=1500, min_depth=1.5, max_depth=4.5
     )
     implicit = renderer.ImplicitRenderer(sampler, renderer.AbsorptionOnlyRaymarcher())
-    opacity, bundle = implicit(cameras=_cameras(), volumetric_function=_sphere_medium(sigma, radius))
+    opacity, bundle = implicit(
+        cameras=_cameras(), volumetric_function=_sphere_medium(sigma, radius)
+    )
     # The chord of ray o + t d through the ball: 2 sqrt(r^2 - b^2), b = |o x d| / |d|.
     d = bundle.directions
     b = torch.linalg.cross(bundle.origins, d, dim=-1).norm(dim=-1) / d.norm(dim=-1)
@@ -202,7 +204,9 @@ def test_volume_sampler_reads_voxel_centres_and_chunks(monkeypatch) -> None:
         lengths=torch.ones(1, len(centres), 1), xys=torch.zeros(1, len(centres), 2),
     )  # fmt: skip
     dens, feats = renderer.VolumeSampler(volumes)(bundle)
-    torch.testing.assert_close(dens[0, :, 0, 0], volumes.densities()[0, 0].reshape(-1), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        dens[0, :, 0, 0], volumes.densities()[0, 0].reshape(-1), atol=1e-5, rtol=0
+    )
     torch.testing.assert_close(
         feats[0, :, 0], volumes.features()[0].reshape(2, -1).T, atol=1e-5, rtol=0
     )
@@ -214,13 +218,19 @@ def test_volume_sampler_reads_voxel_centres_and_chunks(monkeypatch) -> None:
 def test_volume_renderer_of_a_homogeneous_box() -> None:
     """Uniform per-sample opacity c inside a box: opacity 1 - (1 - c)^k, k samples inside."""
     c = 0.05
-    cameras = renderer.FoVPerspectiveCameras(R=torch.eye(3)[None], T=torch.tensor([[0.0, 0.0, 3.0]]))
+    cameras = renderer.FoVPerspectiveCameras(
+        R=torch.eye(3)[None], T=torch.tensor([[0.0, 0.0, 3.0]])
+    )
     sampler = renderer.NDCMultinomialRaysampler(
         image_width=3, image_height=3, n_pts_per_ray=41, min_depth=1.5, max_depth=4.5
     )
-    vr = renderer.VolumeRenderer(sampler, renderer.EmissionAbsorptionRaymarcher(), sample_mode="bilinear")
+    vr = renderer.VolumeRenderer(
+        sampler, renderer.EmissionAbsorptionRaymarcher(), sample_mode="bilinear"
+    )
     volumes = structures.Volumes(
-        densities=torch.full((1, 1, 8, 8, 8), c), features=torch.ones(1, 3, 8, 8, 8), voxel_size=2 / 7
+        densities=torch.full((1, 1, 8, 8, 8), c),
+        features=torch.ones(1, 3, 8, 8, 8),
+        voxel_size=2 / 7,
     )
     images, _ = vr(cameras=cameras, volumes=volumes)
     # The centre ray runs along world z = length - 3. With align_corners=True the voxel
