@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> dict:
         runs.append(("nerf", radiance_fields.train_nerf, args.nerf_seconds))
     for name, train, seconds in runs:
         start = time.perf_counter()
-        field, history = train(views, seconds, eval_every=seconds / args.evals, eval_views=subset,
-                               progress=False)  # fmt: skip
+        every = seconds / args.evals
+        field, history = train(views, seconds, eval_every=every, eval_views=subset, progress=False)
         final = radiance_fields.held_out_psnr(field, views)
         results[name] = {
             "budget_s": seconds, "history": history, "final_psnr_all_test": final,
