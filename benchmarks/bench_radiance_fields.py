@@ -44,8 +44,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--num-views", type=int, default=60)
     parser.add_argument("--evals", type=int, default=12, help="evaluations per run")
-    parser.add_argument("--eval-views", type=int, default=3,
-                        help="held-out views in the periodic evaluations (all at the end)")  # fmt: skip
+    parser.add_argument(
+        "--eval-views", type=int, default=3,
+        help="held-out views in the periodic evaluations (all of them at the end)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
     if args.grid_seconds <= 0 or args.nerf_seconds < 0:
@@ -79,9 +81,12 @@ def main(argv: list[str] | None = None) -> dict:
             "wall_s": time.perf_counter() - start,
             "parameters": sum(p.numel() for p in field.parameters()),
         }  # fmt: skip
-        print(f"{name}: final held-out PSNR {final:.2f} dB; 25 dB at "
-              f"{results[name]['t25_s']} s; 28 dB at {results[name]['t28_s']} s; "
-              f"history {[(round(s, 1), round(p, 2)) for s, p in history]}", flush=True)  # fmt: skip
+        rounded = [(round(s, 1), round(p, 2)) for s, p in history]
+        print(
+            f"{name}: final held-out PSNR {final:.2f} dB; 25 dB at {results[name]['t25_s']} s; "
+            f"28 dB at {results[name]['t28_s']} s; history {rounded}",
+            flush=True,
+        )
     results["load_average_end"] = os.getloadavg()
     if "nerf" in results:
         g, n = results["grid"]["t25_s"], results["nerf"]["t25_s"]
