@@ -9,7 +9,7 @@ import torch
 
 from course_utils.checks._core import CheckFailed, call, expect_close, run_check
 
-__all__ = ["check_emission_absorption_weights", "learner_or_library"]
+__all__ = ["check_emission_absorption_weights"]  # learner_or_library is a helper, not a check
 
 
 def _reference_weights(alpha: torch.Tensor) -> torch.Tensor:
