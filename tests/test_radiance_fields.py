@@ -118,3 +118,8 @@ def test_laplace_density_and_sphere_tracing() -> None:
     t, hit = sphere_trace(sphere, origins, torch.tensor([[0.0, 0.0, 1.0]]).expand(3, 3))
     assert hit.tolist() == [True, True, False]
     assert t[:2].tolist() == pytest.approx([1.5, 2 - math.sqrt(0.25 - 0.09)], abs=1e-3)
+
+
+def test_trainers_reject_an_unknown_clock(tiny_views) -> None:
+    with pytest.raises(ValueError, match="clock"):
+        radiance_fields.train_nerf(tiny_views, 1.0, max_steps=1, progress=False, clock="gpu")
