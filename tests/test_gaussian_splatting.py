@@ -207,3 +207,23 @@ def test_bad_input_is_named():
         Gaussians(g.means, g.log_scales[:, :2], g.quats, g.opacity_logits, g.sh)
     with pytest.raises(TypeError, match="Gaussians"):
         render_gaussians(g.means, _front_camera(), 8)
+
+
+def test_backward_finds_the_pairs_again_when_they_were_not_kept(monkeypatch):
+    g = _random_gaussians(p=30, seed=7).requires_grad_()
+    cam = _front_camera()
+    weights = torch.rand(1, 24, 24, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+
+    def grads():
+        for t in g.parameters():
+            t.grad = None
+        out = render_gaussians(g, cam, 24, chunk_pairs=100)
+        ((out.images * weights).sum() + out.alphas.sum()).backward()
+        return [t.grad.clone() for t in g.parameters()]
+
+    kept = grads()
+    monkeypatch.setattr(rast, "CACHE_PAIRS", 0)
+    found_again = grads()
+    for a, b in zip(kept, found_again):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
+    assert any(k.abs().max() > 0 for k in kept)
