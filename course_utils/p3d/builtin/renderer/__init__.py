@@ -15,10 +15,19 @@ module                      what it holds
 ``mesh.shading``, ``shader``  Phong, Gouraud and flat shading; the shaders built on them
 ``mesh.renderer``           ``MeshRenderer``, ``MeshRendererWithFragments``
 ``points.*``                point rasterizer, compositors, ``PointsRenderer``
+``implicit.*``              raysamplers, raymarchers, ``ImplicitRenderer``, ``VolumeRenderer``
 ==========================  ==================================================================
 """
 
-from course_utils.p3d.builtin.renderer import blending, cameras, lighting, look_at, materials, utils
+from course_utils.p3d.builtin.renderer import (
+    blending,
+    cameras,
+    implicit,
+    lighting,
+    look_at,
+    materials,
+    utils,
+)
 from course_utils.p3d.builtin.renderer.mesh import (
     clip,
     rasterize_meshes,
@@ -51,6 +60,7 @@ _MODULES = (
     _points_rasterizer,
     compositor,
     _points_renderer,
+    implicit,
 )
 
 __all__ = sorted({name for module in _MODULES for name in module.__all__})

@@ -1,4 +1,4 @@
-"""Built-in ``pytorch3d.structures``: batches of meshes and point clouds."""
+"""Built-in ``pytorch3d.structures``: batches of meshes, point clouds and volumes."""
 
 from course_utils.p3d.builtin.structures.batching import (
     list_to_packed,
@@ -16,8 +16,10 @@ from course_utils.p3d.builtin.structures.pointclouds import (
     join_pointclouds_as_batch,
     join_pointclouds_as_scene,
 )
+from course_utils.p3d.builtin.structures.volumes import Volumes
 
 __all__ = [
+    "Volumes",
     "Meshes",
     "Pointclouds",
     "join_meshes_as_batch",
