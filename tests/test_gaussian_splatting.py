@@ -30,7 +30,9 @@ def _look_at(elev, azim):
     return R.double(), T.double()
 
 
-def _one(mean, scales, quat=(1.0, 0.0, 0.0, 0.0), opacity=0.5, color=(1.0, 0.0, 0.0), dtype=torch.float64):
+def _one(
+    mean, scales, quat=(1.0, 0.0, 0.0, 0.0), opacity=0.5, color=(1.0, 0.0, 0.0), dtype=torch.float64
+):
     g = Gaussians.from_points(
         torch.tensor([mean], dtype=dtype), torch.tensor([color], dtype=dtype), 1.0, opacity
     )
@@ -74,7 +76,9 @@ def test_anisotropic_ellipse_matches_jacobian_formula():
     # The Jacobian written out for an FoV camera, s = 1/tan(fov/2), pixels = (S/2)(1 - ndc) - 1/2.
     x, y, z = (mean @ R[0] + T[0]).tolist()
     s, half = 1 / math.tan(math.radians(27.5)), size / 2
-    jac = -half * torch.tensor([[s / z, 0, -s * x / z**2], [0, s / z, -s * y / z**2]], dtype=torch.float64)
+    jac = -half * torch.tensor(
+        [[s / z, 0, -s * x / z**2], [0, s / z, -s * y / z**2]], dtype=torch.float64
+    )
     sigma_view = R[0].T @ covariances(torch.log(scales)[None], quat[None])[0] @ R[0]
     cov = jac @ sigma_view @ jac.T + rast.DILATION * torch.eye(2, dtype=torch.float64)
     torch.testing.assert_close(proj.cov2d[0], cov)
@@ -102,14 +106,20 @@ def test_two_gaussians_composite_front_to_back():
 
     def pixel(parts):
         out = render_gaussians(Gaussians.cat(parts), _front_camera(), 33, background=bg)
-        return out.images[0, centre, centre], out.alphas[0, centre, centre], out.depths[0, centre, centre]
+        return (
+            out.images[0, centre, centre],
+            out.alphas[0, centre, centre],
+            out.depths[0, centre, centre],
+        )
 
     a1, a2 = 0.6, 0.8  # at the centre pixel alpha is the peak opacity
     expected = torch.tensor([a1, (1 - a1) * a2, (1 - a1) * (1 - a2)], dtype=torch.float64)
     for parts in ([near, far], [far, near]):  # the input order does not matter, the depth does
         color, alpha, depth = pixel(parts)
         torch.testing.assert_close(color, expected)
-        torch.testing.assert_close(alpha, torch.tensor(1 - (1 - a1) * (1 - a2), dtype=torch.float64))
+        torch.testing.assert_close(
+            alpha, torch.tensor(1 - (1 - a1) * (1 - a2), dtype=torch.float64)
+        )
         mean_depth = (a1 * (DIST - 0.5) + (1 - a1) * a2 * (DIST + 0.5)) / float(alpha)
         torch.testing.assert_close(depth, torch.tensor(mean_depth, dtype=torch.float64))
     far.means = far.means - torch.tensor([0.0, 0.0, 1.5], dtype=torch.float64)  # now in front
@@ -135,12 +145,18 @@ def test_gradients_match_finite_differences(name):
     R, T = _look_at(20.0, 30.0)
     cam = renderer.FoVPerspectiveCameras(fov=50.0, R=R, T=T)
     gen = torch.Generator().manual_seed(1)
-    w_img, w_alpha, w_depth = (torch.rand(s, generator=gen, dtype=torch.float64) for s in ((24, 24, 3), (24, 24), (24, 24)))
+    w_img, w_alpha, w_depth = (
+        torch.rand(s, generator=gen, dtype=torch.float64) for s in ((24, 24, 3), (24, 24), (24, 24))
+    )
 
     def loss():
         # A small chunk size: several chunks, so the walk across chunks is exercised too.
         out = render_gaussians(g, cam, 24, background=(0.2, 0.3, 0.4), chunk_pairs=300)
-        return (out.images[0] * w_img).sum() + (out.alphas[0] * w_alpha).sum() + 0.1 * (out.depths[0] * w_depth).sum()
+        return (
+            (out.images[0] * w_img).sum()
+            + (out.alphas[0] * w_alpha).sum()
+            + 0.1 * (out.depths[0] * w_depth).sum()
+        )
 
     loss().backward()
     tensor = getattr(g, name)
@@ -186,7 +202,9 @@ def test_float32_matches_float64_and_invisible_gaussians_draw_nothing():
     torch.testing.assert_close(out32.images.double(), out64.images, atol=2e-5, rtol=0)
     behind = _one([0.0, 0.0, -DIST - 1.0], [0.2] * 3)  # behind the camera
     out = render_gaussians(behind, cam, 16, background=(0.3, 0.3, 0.3))
-    assert (out.alphas == 0).all() and torch.allclose(out.images, torch.tensor(0.3, dtype=torch.float64))
+    assert (out.alphas == 0).all() and torch.allclose(
+        out.images, torch.tensor(0.3, dtype=torch.float64)
+    )
 
 
 def test_sh_degree_one_is_view_dependent_with_the_reference_signs():
@@ -195,8 +213,12 @@ def test_sh_degree_one_is_view_dependent_with_the_reference_signs():
     sh[0, 2, 0] = 1.0  # the z-coefficient of the red channel
     towards_z = eval_sh(sh, torch.tensor([[0.0, 0.0, 1.0]], dtype=torch.float64))
     away = eval_sh(sh, torch.tensor([[0.0, 0.0, -1.0]], dtype=torch.float64))
-    torch.testing.assert_close(towards_z[0, 0], torch.tensor(0.5 + 0.4886025119029199, dtype=torch.float64))
-    torch.testing.assert_close(away[0, 0], torch.tensor(0.5 - 0.4886025119029199, dtype=torch.float64))
+    torch.testing.assert_close(
+        towards_z[0, 0], torch.tensor(0.5 + 0.4886025119029199, dtype=torch.float64)
+    )
+    torch.testing.assert_close(
+        away[0, 0], torch.tensor(0.5 - 0.4886025119029199, dtype=torch.float64)
+    )
 
 
 def test_bad_input_is_named():
@@ -212,7 +234,9 @@ def test_bad_input_is_named():
 def test_backward_finds_the_pairs_again_when_they_were_not_kept(monkeypatch):
     g = _random_gaussians(p=30, seed=7).requires_grad_()
     cam = _front_camera()
-    weights = torch.rand(1, 24, 24, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    weights = torch.rand(
+        1, 24, 24, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2)
+    )
 
     def grads():
         for t in g.parameters():

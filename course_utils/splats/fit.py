@@ -25,11 +25,13 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 from tqdm.auto import tqdm
 
+from course_utils.p3d import ops
 from course_utils.splats.gaussians import Gaussians, inverse_sigmoid
 from course_utils.splats.rasterize import render_gaussians
 
@@ -59,6 +61,8 @@ class FitConfig:
     prune_opacity: float = 0.005
     max_gaussians: int = 200_000
     sh_up_every: int = 500  # raise the SH degree by one every so many steps
+    init_scale: float = 0.5  # initial standard deviation, in units of the gap to neighbours
+    init_opacity: float = 0.5
 
 
 @dataclass
@@ -111,8 +115,12 @@ def evaluate_psnr(gaussians: Gaussians, views, indices=None) -> float:
     indices = views.test if indices is None else indices
     values = []
     for i in indices:
-        out = render_gaussians(gaussians, views.cameras(i, gaussians.means.device), views.image_size, views.background)
-        mse = float(((out.images[0].clamp(0, 1) - views.images[i].to(out.images.device)) ** 2).mean())
+        out = render_gaussians(
+            gaussians, views.cameras(i, gaussians.means.device), views.image_size, views.background
+        )
+        mse = float(
+            ((out.images[0].clamp(0, 1) - views.images[i].to(out.images.device)) ** 2).mean()
+        )
         values.append(10 * math.log10(1.0 / max(mse, 1e-12)))
     return sum(values) / len(values)
 
@@ -151,7 +159,13 @@ class _Trainer:
         """The current Gaussians (differentiable) with the first ``k`` SH coefficients."""
         p = self.params
         rest = p["sh_rest"] if k is None else p["sh_rest"][:, : k - 1]
-        return Gaussians(p["means"], p["log_scales"], p["quats"], p["opacity_logits"], torch.cat([p["sh0"], rest], 1))
+        return Gaussians(
+            p["means"],
+            p["log_scales"],
+            p["quats"],
+            p["opacity_logits"],
+            torch.cat([p["sh0"], rest], 1),
+        )
 
     def _reset_stats(self) -> None:
         device = self.params["means"].device
@@ -192,7 +206,13 @@ class _Trainer:
             # Split: two samples from the Gaussian's own distribution, each 1.6x smaller.
             idx = torch.nonzero(split).flatten().repeat(2)
             rot = _rotation(params["quats"][idx])
-            offsets = (rot @ (torch.randn(len(idx), 3, 1, device=idx.device) * log_scales[idx].exp()[..., None]))[..., 0]
+            offsets = (
+                rot
+                @ (
+                    torch.randn(len(idx), 3, 1, device=idx.device)
+                    * log_scales[idx].exp()[..., None]
+                )
+            )[..., 0]
             new_split = {n: params[n][idx] for n in _NAMES}
             new_split["means"] = new_split["means"] + offsets
             new_split["log_scales"] = new_split["log_scales"] - math.log(1.6)
@@ -231,11 +251,12 @@ def fit_gaussians(
     seconds: float | None = None,
     config: FitConfig | None = None,
     init: Gaussians | None = None,
-    num_points: int = 5000,
+    num_points: int = 20000,
     eval_every: float = 10.0,
     device: str | torch.device = "cpu",
     seed: int = 0,
     progress: bool = True,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> FitResult:
     """Fit Gaussians to ``views`` (a :class:`course_utils.scene_views.SceneViews`).
 
@@ -247,6 +268,8 @@ def fit_gaussians(
         init: starting Gaussians; None: ``num_points`` points from :func:`points_from_views`.
         eval_every: held-out PSNR every so many training seconds (and at the end).
         device: where to train.
+        clock: what ``seconds`` counts: wall time (default) or, e.g. ``time.process_time``,
+            this process's CPU time (fair on a machine shared with other jobs).
 
     Returns:
         :class:`FitResult` with the Gaussians, ``history`` [(seconds, held-out PSNR)] in
@@ -261,48 +284,64 @@ def fit_gaussians(
     if init is None:
         points, colors = points_from_views(views, num_points, seed)
         # Start each Gaussian about as wide as the gap to its neighbours.
-        spacing = torch.cdist(points, points).topk(4, largest=False).values[:, 1:].mean(1).clamp(min=1e-4)
-        init = Gaussians.from_points(points, colors, spacing, opacity=0.1, sh_degree=config.sh_degree)
+        knn = ops.knn_points(points[None], points[None], K=4)  # squared distances, self first
+        spacing = knn.dists[0, :, 1:].clamp(min=1e-12).sqrt().mean(1).clamp(min=1e-4)
+        init = Gaussians.from_points(
+            points,
+            colors,
+            config.init_scale * spacing,
+            opacity=config.init_opacity,
+            sh_degree=config.sh_degree,
+        )
     trainer = _Trainer(init.to(device), config, extent)
     images = views.images.to(device)
     size = views.image_size
     screen_scale = size / 2.0  # pixel gradients -> NDC gradients
-    densify_until = int(config.densify_until_fraction * config.steps)
     result = FitResult(trainer.gaussians(1))
     elapsed, next_eval, step = 0.0, 0.0, 0
     active_k = 1  # SH coefficients in use (degree 0 first)
     bar = tqdm(total=config.steps, disable=not progress, desc="splats")
     while step < config.steps and (seconds is None or elapsed < seconds):
         if elapsed >= next_eval:
-            result.history.append((elapsed, evaluate_psnr(trainer.gaussians(active_k).detach(), views)))
+            result.history.append(
+                (elapsed, evaluate_psnr(trainer.gaussians(active_k).detach(), views))
+            )
             next_eval += eval_every
-        start = time.perf_counter()
+        start = clock()
         i = rng.choice(views.train)
-        rendered = render_gaussians(trainer.gaussians(active_k), views.cameras(i, device), size, views.background)
-        loss = (rendered.images[0] - images[i]).abs().mean()
+        rendered = render_gaussians(
+            trainer.gaussians(active_k), views.cameras(i, device), size, views.background
+        )
+        loss = (rendered.images[0] - images[i]).abs().mean()  # L1, as the reference (without SSIM)
         trainer.opt.zero_grad(set_to_none=True)
         loss.backward()
         with torch.no_grad():
             seen = rendered.radii[0] > 0
             grad = rendered.means2d[0].grad
             if grad is not None:
-                trainer.grad_accum += torch.where(seen, grad.norm(dim=1), torch.zeros_like(trainer.grad_accum))
+                trainer.grad_accum += torch.where(
+                    seen, grad.norm(dim=1), torch.zeros_like(trainer.grad_accum)
+                )
                 trainer.grad_count += seen.float()
-        progress_fraction = step / max(config.steps - 1, 1)
-        trainer.opt.param_groups[0]["lr"] = trainer.base_lr_means * (0.01**progress_fraction)
+        # Progress through the schedule: by steps, or by time when a time budget is set.
+        done = step / max(config.steps - 1, 1)
+        if seconds:
+            done = max(done, elapsed / seconds)
+        trainer.opt.param_groups[0]["lr"] = trainer.base_lr_means * (0.01 ** min(done, 1.0))
         trainer.opt.step()
         step += 1
-        if config.densify_from <= step <= densify_until and step % config.densify_every == 0:
+        densifying = step >= config.densify_from and done <= config.densify_until_fraction
+        if densifying and step % config.densify_every == 0:
             result.events.append((step, trainer.densify_and_prune(step, screen_scale)))
-        if step % config.opacity_reset_every == 0 and step <= densify_until:
+        if step % config.opacity_reset_every == 0 and densifying:
             trainer.reset_opacity()
             result.events.append((step, "opacity reset"))
         if step % config.sh_up_every == 0 and active_k < (config.sh_degree + 1) ** 2:
             active_k = (int(math.isqrt(active_k)) + 1) ** 2
-        elapsed += time.perf_counter() - start
+        elapsed += clock() - start
         result.counts.append((step, elapsed, len(trainer)))
         bar.update(1)
-        bar.set_postfix(n=len(trainer), loss=f"{float(loss):.4f}")
+        bar.set_postfix(n=len(trainer), loss=f"{loss.item():.4f}")
     bar.close()
     result.gaussians = trainer.gaussians(active_k).detach()
     result.history.append((elapsed, evaluate_psnr(result.gaussians, views)))

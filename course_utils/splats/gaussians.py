@@ -91,9 +91,15 @@ class Gaussians:
             if p < 0 or got != shape:
                 raise ValueError(f"Gaussians.{name} should have shape {shape} (P={p}), got {got}")
         k = self.sh.shape[1] if self.sh.dim() == 3 else -1
-        if self.sh.dim() != 3 or self.sh.shape[0] != p or self.sh.shape[2] != 3 or k not in (1, 4, 9):
+        if (
+            self.sh.dim() != 3
+            or self.sh.shape[0] != p
+            or self.sh.shape[2] != 3
+            or k not in (1, 4, 9)
+        ):
             raise ValueError(
-                f"Gaussians.sh should have shape (P, K, 3) with K in (1, 4, 9), got {tuple(self.sh.shape)}"
+                "Gaussians.sh should have shape (P, K, 3) with K in (1, 4, 9), "
+                f"got {tuple(self.sh.shape)}"
             )
 
     def __len__(self) -> int:

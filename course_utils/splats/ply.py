@@ -65,7 +65,11 @@ def save_gaussians_ply(gaussians: Gaussians, path: str | os.PathLike[str]) -> Pa
     for i, name in enumerate(names):
         rows[name] = table[:, i]
     header = "\n".join(
-        ["ply", "format binary_little_endian 1.0", "comment 3D Gaussians (Learning 3D Vision, chapter 10)"]
+        [
+            "ply",
+            "format binary_little_endian 1.0",
+            "comment 3D Gaussians (Learning 3D Vision, chapter 10)",
+        ]
         + [f"element vertex {p}"]
         + [f"property float {name}" for name in names]
         + ["end_header\n"]
@@ -108,10 +112,14 @@ def load_gaussians_ply(path: str | os.PathLike[str]) -> Gaussians:
                 try:
                     count = int(tokens[2])
                 except (IndexError, ValueError):
-                    raise ValueError(f"{path}, line {number}: bad vertex count in {line!r}") from None
+                    raise ValueError(
+                        f"{path}, line {number}: bad vertex count in {line!r}"
+                    ) from None
         elif tokens[0] == "property" and element == "vertex":
             if len(tokens) != 3 or tokens[1] not in _TYPES:
-                raise ValueError(f"{path}, line {number}: expected 'property float <name>', got {line!r}")
+                raise ValueError(
+                    f"{path}, line {number}: expected 'property float <name>', got {line!r}"
+                )
             props.append((tokens[2], _TYPES[tokens[1]]))
         elif tokens[0] == "property":
             continue
@@ -120,12 +128,16 @@ def load_gaussians_ply(path: str | os.PathLike[str]) -> Gaussians:
     if count is None:
         raise ValueError(f"{path}: no 'element vertex' in the header")
     names = [n for n, _ in props]
-    needed = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity"] + [f"scale_{i}" for i in range(3)]
+    needed = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity"] + [
+        f"scale_{i}" for i in range(3)
+    ]
     needed += [f"rot_{i}" for i in range(4)]
     missing = [n for n in needed if n not in names]
     if missing:
         raise ValueError(f"{path}: not a 3D Gaussian splatting PLY; missing properties {missing}")
-    rest = sorted((n for n in names if n.startswith("f_rest_")), key=lambda n: int(n.split("_")[-1]))
+    rest = sorted(
+        (n for n in names if n.startswith("f_rest_")), key=lambda n: int(n.split("_")[-1])
+    )
     k = len(rest) // 3 + 1
     if len(rest) % 3 or k not in (1, 4, 9, 16):
         raise ValueError(f"{path}: {len(rest)} f_rest_* properties do not make an SH degree")
@@ -141,7 +153,9 @@ def load_gaussians_ply(path: str | os.PathLike[str]) -> Gaussians:
     def stack(cols: list[str]) -> torch.Tensor:
         return torch.from_numpy(np.stack([rows[c].astype(np.float32) for c in cols], 1))
 
-    sh_rest = stack(rest).reshape(count, 3, k - 1).transpose(1, 2) if k > 1 else torch.zeros(count, 0, 3)
+    sh_rest = (
+        stack(rest).reshape(count, 3, k - 1).transpose(1, 2) if k > 1 else torch.zeros(count, 0, 3)
+    )
     sh = torch.cat([stack(["f_dc_0", "f_dc_1", "f_dc_2"])[:, None, :], sh_rest], 1)
     if k == 16:  # degree 3 (the reference default): the course renders up to degree 2
         sh = sh[:, :9]

@@ -137,7 +137,9 @@ def project_gaussians(
     jac = (M[:3, :2].T[None] - ndc_c[:, :, None] * M[:3, 3][None, None, :]) / safe_w[:, None, None]
     # NDC -> pixels: column = (W - 1)/2 - short/2 * x (NDC +X is the image's left side).
     half = short / 2.0
-    means2d = torch.stack([(width - 1) / 2.0 - half * ndc[:, 0], (height - 1) / 2.0 - half * ndc[:, 1]], 1)
+    means2d = torch.stack(
+        [(width - 1) / 2.0 - half * ndc[:, 0], (height - 1) / 2.0 - half * ndc[:, 1]], 1
+    )
     jac = -half * jac  # (P, 2, 3)
     sigma_world = covariances(gaussians.log_scales, gaussians.quats)
     sigma_view = R.T @ sigma_world @ R  # column form of X_view = X @ R
@@ -187,7 +189,13 @@ def _plan(proj: Projected, height: int, width: int, chunk_pairs: int) -> tuple[_
         row_lo = torch.ceil(v - ry).clamp(0, height - 1)
         row_hi = torch.floor(v + ry).clamp(-1, height - 1)
         offscreen = (u + rx < 0) | (u - rx > width - 1) | (v + ry < 0) | (v - ry > height - 1)
-        visible = proj.visible & ~offscreen & torch.isfinite(rx) & torch.isfinite(ry) & (opac >= ALPHA_MIN)
+        visible = (
+            proj.visible
+            & ~offscreen
+            & torch.isfinite(rx)
+            & torch.isfinite(ry)
+            & (opac >= ALPHA_MIN)
+        )
         cols = torch.where(visible, (col_hi - col_lo + 1).clamp(min=0), torch.zeros_like(u)).long()
         rows = torch.where(visible, (row_hi - row_lo + 1).clamp(min=0), torch.zeros_like(u)).long()
         visible &= (cols > 0) & (rows > 0)
@@ -201,7 +209,14 @@ def _plan(proj: Projected, height: int, width: int, chunk_pairs: int) -> tuple[_
         inner = torch.searchsorted(ends, targets, right=True).tolist()
         bounds = sorted(set([0] + [b for b in inner if 0 < b < len(order)] + [len(order)]))
         plan = _Plan(
-            order, col_lo[order].long(), row_lo[order].long(), cols[order], rows[order], bounds, height, width
+            order,
+            col_lo[order].long(),
+            row_lo[order].long(),
+            cols[order],
+            rows[order],
+            bounds,
+            height,
+            width,
         )
     return plan, radii
 
@@ -225,6 +240,16 @@ def _exclusive_segment_cumsum(x: torch.Tensor, starts: torch.Tensor) -> torch.Te
     first = torch.nonzero(starts).flatten()
     run_id = torch.cumsum(starts.int(), 0) - 1
     return before - before.index_select(-1, first).index_select(-1, run_id)
+
+
+def _alive_in_boxes(trans_pix: torch.Tensor, plan: _Plan, start: int, stop: int) -> torch.Tensor:
+    """Per Gaussian ``start:stop`` of the plan, how many pixels of its box are not finished."""
+    alive = (trans_pix >= T_MIN).view(plan.height, plan.width).int()
+    sat = torch.nn.functional.pad(alive.cumsum(0).cumsum(1), (1, 0, 1, 0)).flatten()
+    r0, c0 = plan.row_lo[start:stop], plan.col_lo[start:stop]
+    r1, c1 = r0 + plan.rows[start:stop], c0 + plan.cols[start:stop]
+    w = plan.width + 1
+    return sat[r1 * w + c1] - sat[r0 * w + c1] - sat[r1 * w + c0] + sat[r0 * w + c0]
 
 
 @dataclass
@@ -258,6 +283,10 @@ def _walk(plan: _Plan, means2d, conics, opacities, state: dict) -> Iterator[_Chu
     boxes = torch.stack([plan.col_lo, plan.row_lo, plan.cols], 1)  # (V, 3)
     for start, stop in zip(plan.bounds[:-1], plan.bounds[1:]):
         counts = plan.cols[start:stop] * plan.rows[start:stop]
+        if start > 0:
+            # Skip Gaussians whose whole box is finished (early termination, Gaussian level):
+            # a summed-area table of the pixels still alive counts them per box in 4 lookups.
+            counts = counts * (_alive_in_boxes(trans_pix, plan, start, stop) > 0)
         pos = torch.repeat_interleave(torch.arange(start, stop, device=device), counts)
         if pos.numel() == 0:
             continue
@@ -339,7 +368,9 @@ class _Composite(torch.autograd.Function):
         grad_alpha = torch.zeros_like(trans_final) if grad_alpha is None else grad_alpha
         acc = torch.zeros_like(out)  # composited so far (without background), (C, H*W)
         conics_t = conics.T.contiguous()
-        chunks = ctx.cache if ctx.cache is not None else _walk(ctx.plan, means2d, conics, opacities, {})
+        chunks = (
+            ctx.cache if ctx.cache is not None else _walk(ctx.plan, means2d, conics, opacities, {})
+        )
         for chunk in chunks:
             pix, gid = chunk.pixel, chunk.gauss
             feat = feat_t.index_select(1, gid)  # (C, M)
@@ -347,7 +378,9 @@ class _Composite(torch.autograd.Function):
             contrib = weight[None] * feat
             inclusive = _exclusive_segment_cumsum(contrib, chunk.starts) + contrib.double()
             # Everything composited behind the pair, background included.
-            after = out.index_select(1, pix) - acc.index_select(1, pix) - inclusive.to(contrib.dtype)
+            after = (
+                out.index_select(1, pix) - acc.index_select(1, pix) - inclusive.to(contrib.dtype)
+            )
             g = grad_out.index_select(1, pix)
             one_minus = 1.0 - chunk.alpha
             # C = (what is in front) + T_i alpha_i c_i + (1 - alpha_i) * [after_i / (1 - alpha_i)]:
@@ -361,7 +394,9 @@ class _Composite(torch.autograd.Function):
             d_power = d_alpha * chunk.alpha
             a, b, c = conics_t.index_select(1, gid)
             dx, dy = chunk.dx, chunk.dy
-            g_conics.index_add_(1, gid, torch.stack([-0.5 * dx * dx, -dx * dy, -0.5 * dy * dy]) * d_power)
+            g_conics.index_add_(
+                1, gid, torch.stack([-0.5 * dx * dx, -dx * dy, -0.5 * dy * dy]) * d_power
+            )
             # d = pixel - mean, so d(power)/d(mean) = +Σ⁻¹ d.
             g_means.index_add_(1, gid, torch.stack([a * dx + b * dy, b * dx + c * dy]) * d_power)
             acc.index_add_(1, pix, contrib)
@@ -370,11 +405,15 @@ class _Composite(torch.autograd.Function):
 
 def _check_inputs(gaussians: Gaussians, cameras, image_size) -> tuple[int, int]:
     if not isinstance(gaussians, Gaussians):
-        raise TypeError(f"render_gaussians: gaussians must be a Gaussians, got {type(gaussians).__name__}")
+        raise TypeError(
+            f"render_gaussians: gaussians must be a Gaussians, got {type(gaussians).__name__}"
+        )
     if isinstance(image_size, int):
         image_size = (image_size, image_size)
     if len(image_size) != 2 or not all(isinstance(s, int) and s > 0 for s in image_size):
-        raise ValueError(f"render_gaussians: image_size must be a positive int or (H, W), got {image_size!r}")
+        raise ValueError(
+            f"render_gaussians: image_size must be a positive int or (H, W), got {image_size!r}"
+        )
     if not cameras.is_perspective() and not cameras.in_ndc():
         raise NotImplementedError("render_gaussians: screen-space cameras are not supported")
     return int(image_size[0]), int(image_size[1])
@@ -424,4 +463,6 @@ def render_gaussians(
         depths.append(torch.where(alpha > 1e-6, depth, torch.zeros_like(depth)))
         means.append(means2d)
         radii.append(radius)
-    return RenderOutput(torch.stack(images), torch.stack(alphas), torch.stack(depths), means, torch.stack(radii))
+    return RenderOutput(
+        torch.stack(images), torch.stack(alphas), torch.stack(depths), means, torch.stack(radii)
+    )
