@@ -42,7 +42,7 @@ import torch
 
 from course_utils.splats.gaussians import Gaussians, covariances, eval_sh
 
-__all__ = ["render_gaussians", "project_gaussians", "RenderOutput", "Projected"]
+__all__ = ["render_gaussians", "project_gaussians", "composite_pixel", "RenderOutput", "Projected"]
 
 #: Candidate (Gaussian, pixel) pairs examined at once (bounds memory: ~200 bytes each).
 CHUNK_PAIRS = 1 << 19
@@ -466,3 +466,20 @@ def render_gaussians(
     return RenderOutput(
         torch.stack(images), torch.stack(alphas), torch.stack(depths), means, torch.stack(radii)
     )
+
+
+def composite_pixel(
+    colors: torch.Tensor, alphas: torch.Tensor, background: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Front-to-back compositing at one pixel (the rule the rasterizer applies everywhere).
+
+    Args:
+        colors: ``(K, 3)`` colours of the Gaussians covering the pixel, nearest first.
+        alphas: ``(K,)`` their alphas at the pixel.
+        background: ``(3,)``.
+
+    Returns:
+        The pixel's colour ``(3,)`` and the transmittance left ``()``.
+    """
+    trans = torch.cumprod(torch.cat([alphas.new_ones(1), 1 - alphas]), dim=0)  # T_0 .. T_K
+    return (alphas * trans[:-1]) @ colors + trans[-1] * background, trans[-1]
