@@ -37,12 +37,15 @@ from course_utils.scene_views import SceneViews, psnr
 __all__ = [
     "GridRadianceField",
     "NeRFField",
+    "held_out_psnr",
+    "render_cameras",
     "render_rays",
     "render_views",
     "train_grid_field",
     "train_nerf",
     "total_variation",
     "view_rays",
+    "visual_hull",
 ]
 
 
@@ -158,15 +161,22 @@ class GridRadianceField(_Field):
         self, resolution: int = 96, extent: float = 1.05, init_opacity: float = 0.01
     ) -> None:
         super().__init__()
-        self.resolution = resolution
         self.extent = extent
-        self.voxel = 2 * extent / (resolution - 1)
         # sigma = softplus(raw + shift) / voxel: a raw value of a few units makes one voxel
         # opaque, so Adam's steps of ~lr reach any density in tens of steps. At raw = 0 one
         # voxel-long step absorbs init_opacity.
         self.shift = math.log(math.expm1(-math.log(1 - init_opacity)))
-        self.density = nn.Parameter(torch.zeros(1, 1, resolution, resolution, resolution))
-        self.colour = nn.Parameter(torch.zeros(1, 3, resolution, resolution, resolution))
+        # One tensor for density (channel 0) and RGB logits (1-3): one grid_sample per step.
+        self.grid = nn.Parameter(torch.zeros(1, 4, resolution, resolution, resolution))
+
+    @property
+    def resolution(self) -> int:
+        return int(self.grid.shape[-1])
+
+    @property
+    def voxel(self) -> float:
+        """World distance between neighbouring voxel centres."""
+        return 2 * self.extent / (self.resolution - 1)
 
     def volumes(self) -> Any:
         """The grid as a PyTorch3D ``Volumes`` (densities sigma, features RGB)."""
@@ -174,13 +184,30 @@ class GridRadianceField(_Field):
 
         return structures.Volumes(
             densities=self.grid_densities(),
-            features=torch.sigmoid(self.colour),
+            features=torch.sigmoid(self.grid[:, 1:]),
             voxel_size=self.voxel,
         )
 
     def grid_densities(self) -> torch.Tensor:
         """``(1, 1, D, H, W)`` densities sigma of the voxels."""
-        return torch.nn.functional.softplus(self.density + self.shift) / self.voxel
+        return torch.nn.functional.softplus(self.grid[:, :1] + self.shift) / self.voxel
+
+    @torch.no_grad()
+    def upsample(self, resolution: int) -> None:
+        """Trilinearly resample the grid to ``resolution``^3 voxels, keeping sigma and colour
+        (coarse-to-fine training: a coarse grid learns the layout fast, a fine one the
+        detail). The parameter is replaced: make a new optimizer afterwards."""
+        sigma = torch.nn.functional.interpolate(
+            self.grid_densities(), size=(resolution,) * 3, mode="trilinear", align_corners=True
+        )
+        colour = torch.nn.functional.interpolate(
+            self.grid[:, 1:], size=(resolution,) * 3, mode="trilinear", align_corners=True
+        )
+        voxel = 2 * self.extent / (resolution - 1)
+        # Invert sigma = softplus(raw + shift) / voxel (softplus^-1(y) = y + log(-expm1(-y))).
+        y = (sigma * voxel).clamp(min=1e-6)
+        raw = y + torch.log(-torch.expm1(-y)) - self.shift
+        self.grid = nn.Parameter(torch.cat([raw, colour], dim=1))
 
     @torch.no_grad()
     def update_occupancy(
@@ -196,14 +223,24 @@ class GridRadianceField(_Field):
         self, points: torch.Tensor, directions: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         grid = (points / self.extent)[None, :, None, None]  # (1, M, 1, 1, 3) local coords
-        both = torch.cat([self.density, self.colour], dim=1)  # one grid_sample for 4 channels
-        sampled = torch.nn.functional.grid_sample(both, grid, align_corners=True)[0, :, :, 0, 0]
+        sampled = torch.nn.functional.grid_sample(self.grid, grid, align_corners=True)
+        sampled = sampled[0, :, :, 0, 0]  # (4, M)
         sigma = torch.nn.functional.softplus(sampled[0] + self.shift) / self.voxel
         return sigma, torch.sigmoid(sampled[1:].T)
 
 
-def total_variation(grid: torch.Tensor) -> torch.Tensor:
-    """Mean squared difference of neighbouring voxels of ``(1, C, D, H, W)``, all 3 axes."""
+def total_variation(grid: torch.Tensor, block: int | None = None) -> torch.Tensor:
+    """Mean squared difference of neighbouring voxels of ``(1, C, D, H, W)``, all 3 axes.
+
+    With ``block``, only a random ``block``^3 sub-grid is used: an unbiased estimate of the
+    same mean at a fraction of the cost (the full grid has millions of voxels).
+    """
+    if block is not None and block < grid.shape[-1]:
+        corner = torch.randint(0, grid.shape[-1] - block + 1, (3,)).tolist()
+        grid = grid[
+            :, :, corner[0] : corner[0] + block, corner[1] : corner[1] + block,
+            corner[2] : corner[2] + block,
+        ]  # fmt: skip
     dz = (grid[:, :, 1:] - grid[:, :, :-1]).pow(2).mean()
     dy = (grid[:, :, :, 1:] - grid[:, :, :, :-1]).pow(2).mean()
     dx = (grid[..., 1:] - grid[..., :-1]).pow(2).mean()
@@ -333,28 +370,50 @@ def render_rays(
 
 
 @torch.no_grad()
-def render_views(
-    field: Callable, views: SceneViews, index: Sequence[int] | int, n_pts: int = 96,
-    chunk: int = 8192,
+def render_cameras(
+    field: Callable, cameras: Any, image_size: int, near: float, far: float,
+    background: Sequence[float], n_pts: int = 96, chunk: int = 8192,
 ) -> dict[str, torch.Tensor]:  # fmt: skip
-    """Render whole views of ``views`` with ``field``, ``chunk`` rays at a time.
+    """Render ``field`` from any ``cameras`` (e.g. novel views), ``chunk`` rays at a time.
 
-    Returns ``{"rgb": (V, H, W, 3), "depth": (V, H, W), "opacity": (V, H, W)}``.
+    Rays come from ``NDCMultinomialRaysampler`` (one per pixel centre); samples are
+    regular in view depth ``[near, far]``.
+
+    Returns ``{"rgb": (V, S, S, 3), "depth": (V, S, S), "opacity": (V, S, S)}``.
     """
-    origins, directions = view_rays(views, index)
-    shape = origins.shape[:-1]
-    o, d = origins.reshape(-1, 3), directions.reshape(-1, 3)
+    renderer = _renderer_api()
+    sampler = renderer.NDCMultinomialRaysampler(
+        image_width=image_size, image_height=image_size, n_pts_per_ray=0, min_depth=0.0,
+        max_depth=1.0,
+    )  # fmt: skip
+    bundle = sampler(cameras)
+    shape = bundle.origins.shape[:-1]
+    o, d = bundle.origins.reshape(-1, 3), bundle.directions.reshape(-1, 3)
     parts = [
-        render_rays(field, o[s : s + chunk], d[s : s + chunk], views.znear, views.zfar, n_pts,
-                    views.background)
+        render_rays(field, o[s : s + chunk], d[s : s + chunk], near, far, n_pts, background)
         for s in range(0, len(o), chunk)
-    ]  # fmt: skip
+    ]
     rgb, depth, alpha = (torch.cat(p) for p in zip(*parts))
     return {
         "rgb": rgb.reshape(*shape, 3),
         "depth": depth.reshape(shape),
         "opacity": alpha.reshape(shape),
     }
+
+
+def render_views(
+    field: Callable, views: SceneViews, index: Sequence[int] | int, n_pts: int = 96,
+    chunk: int = 8192,
+) -> dict[str, torch.Tensor]:  # fmt: skip
+    """Render views ``index`` of ``views`` with ``field`` (see :func:`render_cameras`).
+
+    Returns ``{"rgb": (V, H, W, 3), "depth": (V, H, W), "opacity": (V, H, W)}``.
+    """
+    index = [index] if isinstance(index, int) else list(index)
+    return render_cameras(
+        field, views.cameras(index), views.image_size, views.znear, views.zfar,
+        views.background, n_pts, chunk,
+    )  # fmt: skip
 
 
 @torch.no_grad()
@@ -395,11 +454,16 @@ def held_out_psnr(
 # --------------------------------------------------------------------------- training
 
 
+#: How a time budget is measured: wall-clock seconds, or the CPU seconds of this process
+#: (fair on a shared machine: other jobs on the cores do not eat the budget).
+_CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
 def _train(
     field: _Field,
     views: SceneViews,
     seconds: float,
-    optimizer: torch.optim.Optimizer,
+    make_optimizer: Callable[[], torch.optim.Optimizer],
     regulariser: Callable[[], torch.Tensor] | None,
     batch_rays: int,
     n_pts: int,
@@ -410,6 +474,8 @@ def _train(
     desc: str,
     occupancy_every: int | None = None,
     carve: bool = True,
+    upsample: tuple[float, int] | None = None,
+    clock: str = "wall",
 ) -> list[tuple[float, float]]:
     """The loop both trainers share: random rays, MSE, a time budget, held-out PSNR."""
     from tqdm.auto import tqdm
@@ -423,14 +489,18 @@ def _train(
     eval_every = seconds / 10 if eval_every is None else eval_every
     history: list[tuple[float, float]] = []
     trained, step, next_eval = 0.0, 0, eval_every
+    if clock not in _CLOCKS:
+        raise ValueError(f"clock must be one of {sorted(_CLOCKS)}, got {clock!r}")
+    now = _CLOCKS[clock]
+    optimizer = make_optimizer()
     hull = None
     if carve:
-        start = time.perf_counter()
+        start = now()
         hull = field.occupancy = visual_hull(views, extent=field.extent)
-        trained += time.perf_counter() - start
+        trained += now() - start
     bar = tqdm(total=round(seconds, 1), desc=desc, unit="s", disable=not progress, leave=False)
     while trained < seconds and (max_steps is None or step < max_steps):
-        start = time.perf_counter()
+        start = now()
         pick = torch.randint(len(origins), (batch_rays,))
         rgb, _, _ = render_rays(
             field, origins[pick], directions[pick], views.znear, views.zfar, n_pts,
@@ -443,11 +513,15 @@ def _train(
         loss.backward()
         optimizer.step()
         step += 1
+        if upsample is not None and trained >= upsample[0] * seconds:
+            field.upsample(upsample[1])  # coarse to fine: new parameters, new optimizer
+            optimizer = make_optimizer()
+            upsample = None
         if occupancy_every and step % occupancy_every == 0:
             field.update_occupancy()  # part of training: counted in the time budget
             if hull is not None:  # never re-open space the silhouettes carved away
                 field.occupancy &= hull
-        elapsed = time.perf_counter() - start
+        elapsed = now() - start
         trained += elapsed
         bar.update(round(min(elapsed, seconds - bar.n), 1) if bar.n < seconds else 0)
         last = trained >= seconds or (max_steps is not None and step >= max_steps)
@@ -467,9 +541,11 @@ def train_grid_field(
     resolution: int = 96,
     batch_rays: int = 2048,
     n_pts: int = 96,
-    lr_density: float = 0.1,
-    lr_colour: float = 0.1,
+    coarse_resolution: int | None = 48,
+    coarse_fraction: float = 0.3,
+    lr: float = 0.1,
     tv_weight: float = 1e-4,
+    tv_block: int | None = 32,
     occupancy_every: int | None = 16,
     carve: bool = True,
     eval_every: float | None = None,
@@ -477,16 +553,20 @@ def train_grid_field(
     max_steps: int | None = None,
     seed: int = 0,
     progress: bool = True,
+    clock: str = "wall",
 ) -> tuple[GridRadianceField, list[tuple[float, float]]]:
     """Fit a :class:`GridRadianceField` to ``views.train`` for ``seconds`` of training.
 
     Args:
         views: from :func:`course_utils.scene_views.make_scene_views`.
         seconds: training wall-time budget (evaluation excluded).
-        resolution: grid voxels per side.
+        resolution: final grid voxels per side.
+        coarse_resolution: start at this resolution (None: at ``resolution``) and upsample
+            after ``coarse_fraction`` of the time budget.
         batch_rays: rays per step; n_pts: samples per ray (about one per voxel).
-        lr_density, lr_colour: Adam learning rates of the two grids.
-        tv_weight: weight of the total-variation regulariser on both grids.
+        lr: Adam learning rate of the grid (density and colour logits).
+        tv_weight: weight of the total-variation regulariser on the grid.
+        tv_block: estimate it on a random block of this many voxels per side (None: all).
         eval_every: seconds of training between held-out evaluations (default budget/10).
         eval_views: views to evaluate on (default ``views.test``).
         occupancy_every: rebuild the empty-space occupancy grid every this many steps
@@ -495,27 +575,28 @@ def train_grid_field(
             never sample outside it.
         max_steps: stop earlier after this many steps (tests).
         seed: for the random rays and jitter.
+        clock: ``"wall"`` (seconds of wall time) or ``"cpu"`` (CPU seconds of this process,
+            all threads together) for ``seconds`` and the history.
         progress: show a tqdm bar.
 
     Returns:
         ``(field, history)``, history a list of ``(training seconds, held-out PSNR dB)``.
     """
     torch.manual_seed(seed)
-    field = GridRadianceField(resolution)
-    optimizer = torch.optim.Adam(
-        [
-            {"params": [field.density], "lr": lr_density},
-            {"params": [field.colour], "lr": lr_colour},
-        ],
-        betas=(0.9, 0.99),
-    )
+    start = resolution if coarse_resolution is None else coarse_resolution
+    field = GridRadianceField(start)
+
+    def make_optimizer() -> torch.optim.Optimizer:
+        return torch.optim.Adam([field.grid], lr=lr, betas=(0.9, 0.99))
 
     def regulariser() -> torch.Tensor:
-        return tv_weight * (total_variation(field.density) + total_variation(field.colour))
+        return tv_weight * total_variation(field.grid, block=tv_block)
 
+    upsample = None if start == resolution else (coarse_fraction, resolution)
     history = _train(
-        field, views, seconds, optimizer, regulariser if tv_weight > 0 else None, batch_rays,
-        n_pts, eval_every, eval_views, max_steps, progress, "grid field", occupancy_every, carve,
+        field, views, seconds, make_optimizer, regulariser if tv_weight > 0 else None,
+        batch_rays, n_pts, eval_every, eval_views, max_steps, progress, "grid field",
+        occupancy_every, carve, upsample, clock,
     )  # fmt: skip
     return field, history
 
@@ -538,6 +619,7 @@ def train_nerf(
     max_steps: int | None = None,
     seed: int = 0,
     progress: bool = True,
+    clock: str = "wall",
 ) -> tuple[NeRFField, list[tuple[float, float]]]:
     """Fit a :class:`NeRFField` to ``views.train`` for ``seconds`` of training.
 
@@ -549,9 +631,9 @@ def train_nerf(
         n_harmonic_functions_xyz=n_harmonic_functions_xyz, n_hidden=n_hidden, n_layers=n_layers,
         view_dependence=view_dependence,
     )  # fmt: skip
-    optimizer = torch.optim.Adam(field.parameters(), lr=lr)
     history = _train(
-        field, views, seconds, optimizer, None, batch_rays, n_pts, eval_every, eval_views,
-        max_steps, progress, "NeRF", occupancy_every, carve,
+        field, views, seconds, lambda: torch.optim.Adam(field.parameters(), lr=lr), None,
+        batch_rays, n_pts, eval_every, eval_views, max_steps, progress, "NeRF",
+        occupancy_every, carve, None, clock,
     )  # fmt: skip
     return field, history

@@ -21,7 +21,7 @@ Why 2x supersampling: each pixel averages four samples, so edges are anti-aliase
 camera's pixels integrate light. A radiance field renders soft edges; targets with jagged
 edges would cap its PSNR for no reason.
 
-Renders are cached (``.npz`` under ``environment.cache_dir() / "scene_views"``, keyed by
+Renders are cached (``.npz`` under ``config.cache_dir() / "scene_views"``, keyed by
 every argument and a format version, written atomically); a corrupt cache file is rebuilt.
 """
 
@@ -143,7 +143,7 @@ def split_views(num_views: int, num_test: int) -> tuple[list[int], list[int]]:
 
 
 def _cache_path(key: dict[str, Any]) -> Path:
-    from course_utils.environment import cache_dir
+    from course_utils.config import cache_dir
 
     text = ",".join(f"{k}={key[k]}" for k in sorted(key))
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]

@@ -90,6 +90,8 @@ class VolumeLocator:
         voxel_size: see :class:`Volumes`.
         volume_translation: see :class:`Volumes`.
         align_corners: see :class:`Volumes`.
+        dtype: of the transforms (the built-in ``Volumes`` passes its densities' dtype, so
+            float64 grids can be checked against finite differences).
     """
 
     def __init__(
@@ -100,19 +102,21 @@ class VolumeLocator:
         voxel_size: Any = 1.0,
         volume_translation: Any = (0.0, 0.0, 0.0),
         align_corners: bool = True,
+        dtype: torch.dtype = torch.float32,
     ) -> None:
         self.device = torch.device(device)
         self._batch_size = batch_size
         sizes = torch.as_tensor(grid_sizes, dtype=torch.long, device=self.device)
         self._grid_sizes = sizes.reshape(-1, 3).expand(batch_size, 3).clone()
         self._align_corners = align_corners
-        size = _per_volume_xyz(voxel_size, batch_size, self.device, "voxel_size")
+        size = _per_volume_xyz(voxel_size, batch_size, self.device, "voxel_size").to(dtype)
         shift = _per_volume_xyz(volume_translation, batch_size, self.device, "volume_translation")
-        half_extent = (self._grid_sizes[:, [2, 1, 0]].float() - 1) * size * 0.5  # (B, 3) xyz
+        shift = shift.to(dtype)
+        half_extent = (self._grid_sizes[:, [2, 1, 0]].to(dtype) - 1) * size * 0.5  # (B, 3) xyz
         # Row-vector affine map: world = local * half_extent - volume_translation.
         matrix = torch.diag_embed(torch.cat([half_extent, torch.ones_like(half_extent[:, :1])], 1))
         matrix[:, 3, :3] = -shift
-        self._local_to_world_transform = Transform3d(matrix=matrix, device=self.device)
+        self._local_to_world_transform = Transform3d(matrix=matrix, device=self.device, dtype=dtype)
 
     def __len__(self) -> int:
         return self._batch_size
@@ -145,7 +149,8 @@ class VolumeLocator:
 
         def axis(r: int) -> torch.Tensor:
             edge = 0.0 if self._align_corners else 1.0 / r
-            return torch.linspace(-1.0 + edge, 1.0 - edge, r, device=self.device)
+            dtype = self._local_to_world_transform.get_matrix().dtype
+            return torch.linspace(-1.0 + edge, 1.0 - edge, r, device=self.device, dtype=dtype)
 
         z, y, x = torch.meshgrid(axis(depth), axis(height), axis(width), indexing="ij")
         local = torch.stack((x, y, z), dim=3)[None].expand(self._batch_size, -1, -1, -1, -1)
@@ -199,6 +204,7 @@ class Volumes:
             voxel_size=voxel_size,
             volume_translation=volume_translation,
             align_corners=align_corners,
+            dtype=densities_.dtype if densities_.is_floating_point() else torch.float32,
         )
         self._features: torch.Tensor | None = None
         if features is not None:

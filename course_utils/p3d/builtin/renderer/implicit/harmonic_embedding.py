@@ -18,9 +18,9 @@ class HarmonicEmbedding(torch.nn.Module):
     """PyTorch3D's ``HarmonicEmbedding``.
 
     For an input ``x`` of shape ``(..., D)`` and frequencies ``f_0 .. f_{F-1}`` the output
-    is, per input dimension ``d`` in turn, ``sin(x_d f_0), ..., sin(x_d f_{F-1}),
-    cos(x_d f_0), ..., cos(x_d f_{F-1})``, followed by ``x`` itself when
-    ``append_input``: shape ``(..., D * (2F + append_input))``.
+    is ``sin(x_d f_k)`` for every dimension ``d`` and frequency ``k`` (``d`` major), then
+    ``cos(x_d f_k)`` in the same order, then ``x`` itself when ``append_input``: shape
+    ``(..., D * (2F + append_input))``.
 
     Args:
         n_harmonic_functions: F.
@@ -57,7 +57,7 @@ class HarmonicEmbedding(torch.nn.Module):
         embed = x[..., None] * self._frequencies  # (..., D, F)
         embed = (
             embed[..., None, :, :] + self._zero_half_pi[..., None, None]
-        ).sin()  # (..., D, 2, F)
+        ).sin()  # (..., 2, D, F)
         if diag_cov is not None:
             damping = torch.exp(-0.5 * diag_cov[..., None] * self._frequencies**2)
             embed = embed * damping[..., None, :, :]
