@@ -1,4 +1,4 @@
-"""Depth from one image (chapter 08): training data, metrics, the trained network, pretrained models.
+"""Depth from one image (chapter 08): training data, metrics, the network, pretrained models.
 
 * :class:`DepthViews` — chapter 05's :class:`~course_utils.datasets.ShapeDataset` views
   with their **true depth**: each view's mesh is rasterized again with the view's camera
@@ -36,6 +36,8 @@ __all__ = [
     "camera_centre",
     "pretrained_depth",
     "align_scale",
+    "run_depth_pipeline",
+    "disparity_to_depth",
 ]
 
 
@@ -137,7 +139,7 @@ def depth_metrics(
         >>> pred = torch.tensor([[[2.0, 2.2], [2.0, 3.0]]])
         >>> m = depth_metrics(pred, true, torch.ones(1, 2, 2, dtype=torch.bool))
         >>> round(float(m["abs_rel"][0]), 4), float(m["delta1"][0])
-        (0.175, 0.75)
+        (0.15, 0.75)
     """
     pred, true, mask = (t.reshape(t.shape[0], -1) for t in (pred, true, mask))
     valid = mask.bool() & (true > 0)
@@ -244,3 +246,39 @@ def pretrained_depth(
             "pretrained depth needs transformers: pip install 'learning-3d-vision[chapter08]'"
         ) from error
     return pipeline("depth-estimation", model=model, image_processor=image_processor, device=device)
+
+
+def run_depth_pipeline(pipe: Any, image: torch.Tensor) -> torch.Tensor:
+    """Run a ``transformers`` depth pipeline on a ``(3, H, W)`` image in [0, 1].
+
+    Returns:
+        ``(H, W)`` float32: the model's raw output (``predicted_depth``) resized to the
+        image — depth in metres for metric models, relative inverse depth (disparity) for
+        MiDaS/DPT and Depth Anything; see :func:`pretrained_depth`.
+    """
+    from PIL import Image
+
+    array = (image.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    raw = pipe(Image.fromarray(array))["predicted_depth"].float()
+    raw = raw.reshape(1, 1, *raw.shape[-2:])
+    size = tuple(image.shape[-2:])
+    return torch.nn.functional.interpolate(raw, size=size, mode="bilinear")[0, 0]
+
+
+def disparity_to_depth(
+    disparity: torch.Tensor, mask: torch.Tensor, median_depth: float = 2.0
+) -> torch.Tensor:
+    """Relative inverse depth -> depth with a chosen scale: ``1 / disparity``, scaled so its
+    median on ``mask`` is ``median_depth`` (e.g. the course camera's distance, 2).
+
+    The shift that relative models also leave open is ignored (assumed 0): good enough
+    for an object that is small compared with its distance to the camera.
+
+    Example:
+        >>> disparity = torch.tensor([[1.0, 0.5], [0.25, 1.0]])
+        >>> disparity_to_depth(disparity, torch.ones(2, 2, dtype=torch.bool))
+        tensor([[2., 4.],
+                [8., 2.]])
+    """
+    depth = 1.0 / disparity.clamp(min=1e-6)
+    return depth * (median_depth / depth[mask].median())

@@ -112,7 +112,7 @@ class DepthNet(nn.Module):
         return next(self.parameters()).device
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(B, 3, S, S)`` RGB in [0, 1] -> depth ``(B, 1, S, S)``, mask logits ``(B, 1, S, S)``."""
+        """``(B, 3, S, S)`` RGB in [0, 1] -> depth and mask logits, each ``(B, 1, S, S)``."""
         if images.dim() != 4 or images.shape[1] != 3:
             raise ValueError(f"images must be (B, 3, H, W), got {tuple(images.shape)}")
         size = images.shape[-2:]
