@@ -13,8 +13,8 @@ import os
 import pytest
 import torch
 
-from course_utils.cli import main
 from course_utils.models import LossConfig, ModelConfig, ToyShapes
+from course_utils.tools.cli import main
 from course_utils.training import (
     CHECKPOINT_NAME,
     CheckpointError,

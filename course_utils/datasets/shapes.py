@@ -27,7 +27,7 @@ box centre at the origin) with a bounding-box diagonal of 1, so inside [-0.5, 0.
 category: in each category, a seeded permutation puts 80 % of the shapes in ``"train"``,
 10 % in ``"val"`` and 10 % in ``"test"`` (``splits=`` changes the fractions).
 
-**Cache layout** (under ``environment.cache_dir() / "shapes"``, i.e. ``$COURSE_CACHE_DIR``
+**Cache layout** (under ``config.cache_dir() / "shapes"``, i.e. ``$COURSE_CACHE_DIR``
 or ``<repo>/.cache``)::
 
     shapes/<key>/shape_00000.npz ... shape_01999.npz   one compressed file per shape
@@ -315,7 +315,7 @@ class ShapeDataset(Dataset):
         seed: the dataset seed: same seed and arguments, identical data.
         categories: names to use (default: all of :data:`CATEGORIES`); labels stay the
             indices into :data:`CATEGORIES`.
-        cache_dir: cache root (default ``environment.cache_dir() / "shapes"``).
+        cache_dir: cache root (default ``config.cache_dir() / "shapes"``).
         splits: (train, val, test) fractions.
         progress: show a progress bar while generating.
         regenerate: ignore an existing cache and generate again.
@@ -367,7 +367,7 @@ class ShapeDataset(Dataset):
         self.views_per_shape = int(views_per_shape)
         self.image_size = image_size
         if cache_dir is None:
-            from course_utils.environment import cache_dir as course_cache_dir
+            from course_utils.config import cache_dir as course_cache_dir
 
             root = course_cache_dir() / "shapes"
         else:

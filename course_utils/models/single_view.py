@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from course_utils.models import losses
+import course_utils.models.losses as losses  # the submodule, not the package: no circle
 from course_utils.models.decoders import (
     ImplicitDecoder,
     MeshDecoder,

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 
 from course_utils.config import REPO_ROOT
-from course_utils.notebooks import list_notebooks, read_notebook, write_notebook
+from course_utils.tools.notebooks import list_notebooks, read_notebook, write_notebook
 
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 BADGE_MARK = "colab-badge.svg"
@@ -59,7 +59,11 @@ def setup_cell_source(repo: str, folder: str) -> str:
 # course's built-in implementation is used otherwise.
 INSTALL_PYTORCH3D = False
 
+import os
 import sys
+
+# The course's thread policy (README, "Speed on a shared machine"): before torch is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if "google.colab" in sys.modules:
     !git clone --depth 1 https://github.com/{repo} /content/{name}

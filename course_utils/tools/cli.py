@@ -18,9 +18,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from course_utils.threads import apply_thread_policy, describe, training_threads
+
+# Before torch is imported by any command: OpenMP reads its settings when it starts.
+apply_thread_policy()
+
 
 def _doctor(args: argparse.Namespace) -> int:
-    from course_utils.environment import report
+    from course_utils.tools.environment import report
 
     return 0 if report() else 1
 
@@ -35,7 +40,7 @@ def _assets(args: argparse.Namespace) -> int:
 
 
 def _exercises(args: argparse.Namespace) -> int:
-    from course_utils.exercises import write_exercises
+    from course_utils.tools.exercises import write_exercises
 
     found = write_exercises()
     notebooks = sorted({e.notebook for e in found})
@@ -46,7 +51,7 @@ def _exercises(args: argparse.Namespace) -> int:
 
 
 def _toc(args: argparse.Namespace) -> int:
-    from course_utils.toc import README, update_readme
+    from course_utils.tools.toc import README, update_readme
 
     changed = update_readme()
     print(f"{'updated' if changed else 'already up to date:'} {README.name}")
@@ -54,9 +59,9 @@ def _toc(args: argparse.Namespace) -> int:
 
 
 def _colab(args: argparse.Namespace) -> int:
-    from course_utils import colab
-    from course_utils.exercises import write_exercises
-    from course_utils.toc import update_readme
+    from course_utils.tools import colab
+    from course_utils.tools.exercises import write_exercises
+    from course_utils.tools.toc import update_readme
 
     changed = colab.update_notebooks(repo=args.repo)
     write_exercises()
@@ -68,8 +73,10 @@ def _colab(args: argparse.Namespace) -> int:
 
 
 def _run_notebooks(args: argparse.Namespace) -> int:
-    from course_utils.runner import BUILD_DIR, format_table, run_notebooks
+    from course_utils.tools.runner import BUILD_DIR, format_table, run_notebooks
 
+    # the kernels inherit this process's environment, and with it the thread policy
+    print(f"thread settings: {describe()}")
     results = run_notebooks(
         build_dir=args.build_dir or BUILD_DIR, only=args.only, fast=args.fast, timeout=args.timeout
     )
@@ -79,6 +86,8 @@ def _run_notebooks(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    import torch
+
     from course_utils.config import FAST, OUTPUT_DIR
     from course_utils.models import DECODERS, ModelConfig
     from course_utils.training import CHECKPOINT_NAME, TrainConfig, make_dataset, train
@@ -128,9 +137,13 @@ def _train(args: argparse.Namespace) -> int:
     data["image_size"] = params.get("image_size", data["image_size"])
     if "points_per_shape" in params:
         data["points_per_shape"] = params["points_per_shape"]
+    # Leave a core free by default, so a notebook beside the training job stays fast.
+    threads = training_threads(args.threads)
+    torch.set_num_threads(threads)
     print(
         f"training {args.decoder} on {len(train_data)} shapes (val {len(val_data)}), "
         f"up to {epochs} epochs" + (f" or {args.minutes:g} minutes" if args.minutes else "")
+        + f", {threads} thread{'s' if threads > 1 else ''}"
     )
     try:
         result = train(
@@ -283,6 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest)")
     train.add_argument("--dataset", default="course", help="course (default) or toy (tests)")
     train.add_argument("--data-seed", type=int, default=0, help="dataset seed")
+    train.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads (default: one fewer than the cores, so a notebook beside it stays fast)",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(run=_train)
 

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_utils.config import REPO_ROOT
-from course_utils.notebooks import NOTEBOOKS_DIR, list_notebooks, read_notebook, write_notebook
+from course_utils.tools.notebooks import (
+    NOTEBOOKS_DIR,
+    list_notebooks,
+    read_notebook,
+    write_notebook,
+)
 
 BUILD_DIR: Path = REPO_ROOT / "build"
 
