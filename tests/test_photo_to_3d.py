@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from course_utils.cli import main
+from course_utils.tools.cli import main
 from course_utils.datasets import ShapeDataset
 from course_utils.depth import DepthViews, depth_metrics, depth_to_points, evaluate_depth
 from course_utils.metrics import f_score
