@@ -42,7 +42,8 @@ def check_outlier_mask(outlier_mask) -> bool:
             raise CheckFailed(
                 f"{int(got[1000:].sum())} of the 12 points far above the plane were kept",
                 "True means *keep*: keep the points whose mean distance is at most "
-                "mean + std_ratio * std",
+                "mean + std_ratio * std; and knn_points's dists are *squared*: take the "
+                "square root before averaging",
             )
         if not torch.equal(got, expected):
             wrong = int((got != expected).sum())
