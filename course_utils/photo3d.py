@@ -444,3 +444,72 @@ def reconstruct_file(
     finally:
         bar.close()
     return {"out": out, "notes": photo.notes, "summary": summary}
+
+
+# ------------------------------------------------------------------ pictures
+def show_depth_maps(
+    images: list[torch.Tensor], depths: list[torch.Tensor], titles: list[str] | None = None,
+    vmin: float = 1.4, vmax: float = 2.6,
+) -> Any:  # fmt: skip
+    """One column per view: the image ``(3, S, S)`` on top, its depth ``(S, S)`` below
+    (colour map ``turbo``, near = blue; 0 = no depth, shown white). Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    n = len(images)
+    fig, axes = plt.subplots(2, n, figsize=(2.4 * n, 4.8), squeeze=False)
+    for i in range(n):
+        axes[0, i].imshow(images[i].permute(1, 2, 0).clamp(0, 1).numpy())
+        depth = depths[i].detach().cpu().numpy().astype(float)
+        shown = axes[1, i].imshow(np.where(depth > 0, depth, np.nan), cmap="turbo",
+                                  vmin=vmin, vmax=vmax)  # fmt: skip
+        if titles:
+            axes[0, i].set_title(titles[i], fontsize=9)
+        for ax in axes[:, i]:
+            ax.axis("off")
+    fig.colorbar(shown, ax=axes[1, :].tolist(), shrink=0.8, label="depth z")
+    return fig
+
+
+def coloured_mesh(verts: torch.Tensor, faces: torch.Tensor, colours: torch.Tensor) -> Any:
+    """A one-mesh ``Meshes`` with vertex colours ``(V, 3)`` (for ``plotting.plot_mesh``)."""
+    from course_utils.p3d import renderer, structures
+
+    return structures.Meshes(
+        verts=[verts.float()], faces=[faces.long()],
+        textures=renderer.TexturesVertex(verts_features=[colours.float().clamp(0, 1)]),
+    )  # fmt: skip
+
+
+def density_colours(density: torch.Tensor, cmap: str = "viridis") -> torch.Tensor:
+    """``(V,)`` densities -> ``(V, 3)`` colours (low = dark purple, high = yellow), scaled
+    between the 2nd and 98th percentiles."""
+    import matplotlib
+
+    d = density.detach().float().cpu()
+    lo, hi = torch.quantile(d, 0.02), torch.quantile(d, 0.98)
+    t = ((d - lo) / (hi - lo).clamp(min=1e-12)).clamp(0, 1).numpy()
+    return torch.from_numpy(matplotlib.colormaps[cmap](t)[:, :3]).float()
+
+
+def plot_voxels(
+    occupancy: torch.Tensor, colours: torch.Tensor | None = None, ax: Any = None,
+    title: str | None = None, elev: float = 20.0, azim: float = -60.0,
+) -> Any:  # fmt: skip
+    """Draw a course grid ``voxels[z, y, x]`` (course +Y up is drawn up) with matplotlib."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        ax = plt.figure(figsize=(4, 4)).add_subplot(projection="3d")
+    # plot axes (x, -z, y) as plotting.plot_pointcloud (and MagicaVoxel): up = course +Y
+    filled = occupancy.permute(2, 0, 1).flip(1).cpu().numpy()
+    facecolors = None
+    if colours is not None:
+        c = colours.float() / (255.0 if colours.dtype == torch.uint8 else 1.0)
+        facecolors = c.permute(2, 0, 1, 3).flip(1).clamp(0, 1).cpu().numpy()
+    ax.voxels(filled, facecolors=facecolors, edgecolor=(0, 0, 0, 0.15), linewidth=0.2)
+    ax.view_init(elev=elev, azim=azim)
+    ax.set_box_aspect((1, 1, 1))
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
