@@ -40,6 +40,13 @@ __all__ = [
     "surface_scores",
     "mesh_points",
     "save_coloured_mesh",
+    "nearest_colours",
+    "reconstruct_file",
+    "pix3d_to_vox",
+    "show_depth_maps",
+    "coloured_mesh",
+    "density_colours",
+    "plot_voxels",
 ]
 
 #: Larger images are refused (a phone photo is 12-50 megapixels; resize bigger ones).
@@ -152,9 +159,10 @@ class DepthReconstruction:
     camera_centre: torch.Tensor
 
 
-def _nearest_colours(
+def nearest_colours(
     verts: torch.Tensor, points: torch.Tensor, colours: torch.Tensor
 ) -> torch.Tensor:
+    """``(V, 3)``: each vertex takes the colour of its nearest point (``knn_points``)."""
     from course_utils.p3d import ops
 
     if len(verts) == 0:
@@ -184,8 +192,8 @@ def depth_pipeline(
             or ``"open3d"`` (needs Open3D; also does the cleaning and the normals).
         resolution: the built-in solver's grid (Open3D: the octree depth ``log2``).
         k, std_ratio: neighbours for the outlier removal and the normals; its threshold.
-        trim: the built-in mesh keeps vertices of relative density >= ``trim``; Open3D's
-            drops the ``trim / 2`` quantile of its densities.
+        trim: both meshes keep the vertices whose relative density of the cleaned
+            points is at least ``trim`` (:func:`~course_utils.point_processing.relative_density`).
         progress: an optional ``tqdm`` bar advanced once per step (5 steps).
     """
     from course_utils.depth import camera_centre, depth_to_points
@@ -214,7 +222,7 @@ def depth_pipeline(
     if poisson == "open3d":
         octree = int(round(math.log2(resolution)))
         out = open3d_pipeline(
-            points, centre, colours, k, std_ratio, depth=octree, trim_quantile=trim / 2
+            points, centre, colours, k, std_ratio, depth=octree, trim_threshold=trim
         )
         keep, normals = out["keep"], out["normals"]
         verts, faces, density = out["verts"], out["faces"], out["density"]
@@ -231,7 +239,7 @@ def depth_pipeline(
     else:
         raise ValueError(f'poisson must be "builtin" or "open3d", got {poisson!r}')
     step("Poisson")
-    trimmed_colours = _nearest_colours(tv, points[keep], colours[keep])
+    trimmed_colours = nearest_colours(tv, points[keep], colours[keep])
     step("coloured")
     return DepthReconstruction(
         depth=depth, mask=mask, points=points, colours=colours, keep=keep, normals=normals,
@@ -513,3 +521,32 @@ def plot_voxels(
     if title:
         ax.set_title(title, fontsize=9)
     return ax
+
+
+# ------------------------------------------------------------------ Pix3D
+def pix3d_to_vox(
+    root: str | Path, model: Any, out_dir: str | Path, count: int = 3, split: str = "test"
+) -> list[tuple[Path, float]]:
+    """Run a voxel model on the first ``count`` photos of a Pix3D split; write ``.vox`` files.
+
+    Uses the course's :class:`~course_utils.datasets.Pix3D` loader (image on white, true
+    voxels, camera), so the voxels are coloured from the photo with its own camera.
+
+    Returns:
+        ``[(path, IoU with the true voxels), ...]``.
+    """
+    from course_utils.datasets import Pix3D
+    from course_utils.metrics import voxel_iou
+    from course_utils.vox import save_vox
+
+    dataset = Pix3D(root, split, image_size=128, points_per_shape=100)
+    out_dir = Path(out_dir)
+    written = []
+    for index in range(min(count, len(dataset))):
+        item = dataset[index]
+        camera = (item["R"], item["T"], item["fov"])
+        occupancy, colours = voxel_pipeline(model, item["image"], camera)
+        path = save_vox(out_dir / f"pix3d_{split}_{index:03d}.vox", occupancy, colours)
+        iou = float(voxel_iou(occupancy[None].float(), (item["voxels"] > 0.5)[None].float()))
+        written.append((path, iou))
+    return written

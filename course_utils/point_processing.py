@@ -43,6 +43,7 @@ __all__ = [
     "poisson_reconstruct",
     "PoissonResult",
     "trim_by_density",
+    "relative_density",
     "open3d_status",
     "open3d_pipeline",
 ]
@@ -196,12 +197,14 @@ class PoissonResult:
     """A Poisson mesh: ``verts`` ``(V, 3)``, ``faces`` ``(F, 3)`` (normals outwards),
     ``density`` ``(V,)`` (the points' density near each vertex, blurred, relative to the
     cloud's typical density: about 1 on the points, near 0 where the mesh was
-    extrapolated far from any point), and the indicator grid ``chi`` ``(R, R, R)``."""
+    extrapolated far from any point), the indicator grid ``chi`` ``(R, R, R)`` and the
+    ``level`` of χ that was meshed."""
 
     verts: torch.Tensor
     faces: torch.Tensor
     density: torch.Tensor
     chi: torch.Tensor
+    level: float = 0.0
 
 
 def poisson_reconstruct(
@@ -256,7 +259,32 @@ def poisson_reconstruct(
         faces=torch.from_numpy(np.ascontiguousarray(faces)),
         density=density.float(),
         chi=chi.float(),
+        level=level,
     )
+
+
+def relative_density(
+    points: torch.Tensor, queries: torch.Tensor, resolution: int = 64, margin: float = 0.25
+) -> torch.Tensor:
+    """``(Q,)`` density of ``points`` ``(P, 3)`` at ``queries`` ``(Q, 3)``, relative to the
+    cloud's typical density (1 on the points, about 0 far from them).
+
+    The same grid, splatting and blur as :func:`poisson_reconstruct`'s ``density``, for a
+    mesh that came from elsewhere (Open3D's): both meshes are then trimmed by one rule.
+    """
+    points, queries = points.double(), queries.double()
+    lo, hi = points.min(0).values, points.max(0).values
+    side = float((hi - lo).max().clamp(min=1e-9))
+    scale = resolution / (side * (1 + 2 * margin))
+    centre = (lo + hi) / 2
+
+    def grid_coords(x: torch.Tensor) -> torch.Tensor:
+        return ((x - centre) * scale + resolution / 2).clamp(0, resolution - 1e-6)
+
+    coords = grid_coords(points)
+    grid = _blur(splat_trilinear(coords, torch.ones_like(points[:, :1]), resolution)[0])
+    typical = sample_trilinear(grid, coords).mean().clamp(min=1e-12)
+    return (sample_trilinear(grid, grid_coords(queries)) / typical).float()
 
 
 def trim_by_density(
@@ -311,7 +339,8 @@ def open3d_pipeline(
     k: int = 16,
     std_ratio: float = 2.0,
     depth: int = 7,
-    trim_quantile: float = 0.1,
+    trim_quantile: float | None = None,
+    trim_threshold: float = 0.4,
 ) -> dict[str, torch.Tensor]:
     """Outlier removal, normals towards the camera, screened Poisson and trimming, with Open3D.
 
@@ -321,7 +350,11 @@ def open3d_pipeline(
         k, std_ratio: the outlier removal's neighbours and threshold (as
             :func:`statistical_outlier_removal`).
         depth: the Poisson octree depth (a ``2**depth`` grid).
-        trim_quantile: vertices with a density below this quantile are removed.
+        trim_quantile: when given, vertices whose Open3D density is below this quantile
+            are removed (Open3D's usual recipe; the right quantile depends on the shape).
+        trim_threshold: otherwise (default), vertices whose :func:`relative_density` of
+            the kept points is below this are removed: the same rule as the built-in
+            solver's mesh, so the two surfaces are compared, not two trimming rules.
 
     Returns:
         ``{"keep": (P,) bool, "normals": (P', 3), "verts", "faces", "density",
@@ -349,7 +382,14 @@ def open3d_pipeline(
     density = torch.from_numpy(np.asarray(densities)).float()
     keep = torch.zeros(len(points), dtype=torch.bool)
     keep[torch.as_tensor(np.asarray(kept), dtype=torch.long)] = True
-    trimmed_verts, trimmed_faces = trim_by_density(verts, faces, density, trim_quantile)
+    if trim_quantile is not None:
+        trimmed_verts, trimmed_faces = trim_by_density(verts, faces, density, trim_quantile)
+    else:
+        kept_points = torch.from_numpy(np.asarray(cloud.points))
+        support = relative_density(kept_points, verts, resolution=2**depth)
+        trimmed_verts, trimmed_faces = trim_by_density(
+            verts, faces, support, threshold=trim_threshold
+        )
     return {
         "keep": keep,
         "normals": torch.from_numpy(np.asarray(cloud.normals)).float(),
