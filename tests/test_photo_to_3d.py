@@ -294,3 +294,31 @@ def test_pretrained_depth_pipeline_with_a_tiny_random_model(monkeypatch) -> None
     assert raw.std() > 0 and direct.numel() > 0
     depth = disparity_to_depth(raw.abs() + 0.1, torch.ones(40, 56, dtype=torch.bool))
     assert math.isclose(float(depth.median()), 2.0, rel_tol=1e-5)
+
+
+# ------------------------------------------------------------------ Pix3D
+from test_real_datasets import _write_mats, pix3d_root  # noqa: E402, F401 - the fake Pix3D
+
+
+def test_pix3d_to_vox_on_a_tiny_fake_pix3d(pix3d_root: Path, tmp_path: Path) -> None:
+    pytest.importorskip("scipy", reason="Pix3D's .mat voxels need scipy")
+    from course_utils.datasets import Pix3D
+    from course_utils.photo3d import pix3d_to_vox
+
+    _write_mats(pix3d_root)
+    truth = Pix3D(pix3d_root, "train", image_size=128, points_per_shape=100)[0]["voxels"]
+
+    class Oracle(torch.nn.Module):  # "predicts" the true voxels of the fake dataset
+        kind, device = "voxels", torch.device("cpu")
+
+        def forward(self, images):
+            return (truth[None] * 20 - 10).expand(len(images), -1, -1, -1)
+
+    written = pix3d_to_vox(pix3d_root, Oracle(), tmp_path / "vox", count=2, split="train")
+    assert [p.name for p, _ in written] == ["pix3d_train_000.vox", "pix3d_train_001.vox"]
+    assert all(iou == pytest.approx(1.0) for _, iou in written)
+    occupancy, colours = load_vox(written[0][0])
+    assert torch.equal(occupancy, truth > 0.5)
+    seen = colours[occupancy].float()
+    # the fake photo's object is green (20, 160, 40): the voxels the camera sees are green
+    assert ((seen[:, 1] > 120) & (seen[:, 0] < 60)).float().mean() > 0.5
