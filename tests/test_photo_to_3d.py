@@ -11,7 +11,6 @@ import pytest
 import torch
 from PIL import Image
 
-from course_utils.tools.cli import main
 from course_utils.datasets import ShapeDataset
 from course_utils.depth import DepthViews, depth_metrics, depth_to_points, evaluate_depth
 from course_utils.metrics import f_score
@@ -24,6 +23,7 @@ from course_utils.photo3d import (
     surface_scores,
     voxel_colours,
 )
+from course_utils.tools.cli import main
 from course_utils.training import TrainConfig, load_model, train
 from course_utils.vox import load_vox
 
@@ -300,7 +300,7 @@ def test_pretrained_depth_pipeline_with_a_tiny_random_model(monkeypatch) -> None
 from test_real_datasets import _write_mats, pix3d_root  # noqa: E402, F401 - the fake Pix3D
 
 
-def test_pix3d_to_vox_on_a_tiny_fake_pix3d(pix3d_root: Path, tmp_path: Path) -> None:
+def test_pix3d_to_vox_on_a_tiny_fake_pix3d(pix3d_root: Path, tmp_path: Path) -> None:  # noqa: F811
     pytest.importorskip("scipy", reason="Pix3D's .mat voxels need scipy")
     from course_utils.datasets import Pix3D
     from course_utils.photo3d import pix3d_to_vox
