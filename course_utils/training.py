@@ -36,8 +36,6 @@ containers — loading a checkpoint cannot run code)::
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -47,6 +45,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from course_utils.atomic import atomic_write
 from course_utils.config import get_device, seed_everything
 from course_utils.models.single_view import ModelConfig, SingleViewModel, build_model
 
@@ -70,7 +69,8 @@ CHECKPOINT_VERSION = 1
 #: File name of the checkpoint written after every epoch in the output folder.
 CHECKPOINT_NAME = "last.pt"
 #: Batch entries the losses use (moved to the device); the rest stays on the CPU.
-_TENSOR_KEYS = ("image", "voxels", "points", "normals", "mask", "category", "depth")
+_TENSOR_KEYS = ("image", "voxels", "points", "normals", "mask", "category", "depth",
+                "fixed_depth", "novel_depth")  # chapter 08's depth; chapter 07's targets
 
 
 class CheckpointError(ValueError):
@@ -150,18 +150,8 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     reads ``path`` sees the old checkpoint or the new one, never a partial file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "wb") as handle:
+        torch.save(state, handle)
     return path
 
 
@@ -201,6 +191,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     missing = {"model", "optimizer", "epoch", "history", "config"} - set(state)
     if missing:
         raise CheckpointError(f"{path} lacks {sorted(missing)}; it is incomplete")
+    if not isinstance(state["config"], dict) or not isinstance(
+        state["config"].get("data") or {}, dict
+    ):
+        raise CheckpointError(
+            f"{path}: its 'config' is not a mapping of the run's settings (found "
+            f"{type(state['config']).__name__}); it was not written by `train`"
+        )
     return state
 
 
@@ -296,6 +293,8 @@ class InMemoryShapes:
     """
 
     KEYS = ("image", "voxels", "points", "category")
+    #: Kept (as float16: depths to ~1e-3) when the dataset has them (chapter 07's targets).
+    OPTIONAL_KEYS = ("fixed_depth", "novel_depth")
 
     def __init__(
         self,
@@ -324,6 +323,9 @@ class InMemoryShapes:
                 if key in batch:
                     parts.setdefault(key, []).append(batch[key].float())
             parts.setdefault("category", []).append(batch["category"])
+            for key in self.OPTIONAL_KEYS:
+                if key in batch:
+                    parts.setdefault(key, []).append(batch[key].half())
         self.tensors = {key: torch.cat(values) for key, values in parts.items()}
 
     def __len__(self) -> int:
@@ -333,7 +335,7 @@ class InMemoryShapes:
         """The items at ``index`` as a batch (float images in [0, 1], float voxels)."""
         out = {key: value[index] for key, value in self.tensors.items()}
         out["image"] = out["image"].float() / 255.0
-        for key in ("voxels", "mask"):
+        for key in ("voxels", "mask", *self.OPTIONAL_KEYS):
             if key in out:
                 out[key] = out[key].float()
         return out
@@ -473,6 +475,11 @@ def train(
         done = "finished" if start_epoch >= config.epochs else "time budget"
         return TrainResult(model=model, history=history, checkpoint=checkpoint, stopped=done)
 
+    prepare = getattr(getattr(model, "decoder", None), "prepare_data", None)
+    if prepare is not None:  # decoders whose loss needs extra targets (chapter 07's depths)
+        train_data = prepare(train_data, progress=progress)
+        if val_data is not None and len(val_data) > 0:  # type: ignore[arg-type]
+            val_data = prepare(val_data, progress=progress)
     collate = collate_fn or _default_collate(train_data)
     num_batches = math.ceil(len(train_data) / config.batch_size)  # type: ignore[arg-type]
     total_steps = max(config.epochs * num_batches, 1)
