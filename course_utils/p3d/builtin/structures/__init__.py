@@ -1,10 +1,12 @@
 """Built-in ``pytorch3d.structures``: batches of meshes and point clouds."""
 
-from course_utils.p3d.builtin.structures.batching import (
+from course_utils.p3d.builtin.structures import utils
+from course_utils.p3d.builtin.structures.utils import (
     list_to_packed,
     list_to_padded,
     packed_to_list,
     padded_to_list,
+    padded_to_packed,
 )
 from course_utils.p3d.builtin.structures.meshes import (
     Meshes,
@@ -28,4 +30,5 @@ __all__ = [
     "list_to_padded",
     "packed_to_list",
     "padded_to_list",
+    "padded_to_packed",
 ]

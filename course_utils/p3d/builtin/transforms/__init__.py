@@ -34,10 +34,12 @@ from course_utils.p3d.builtin.transforms.so3 import (
     hat,
     hat_inv,
     so3_exp_map,
+    so3_exponential_map,
     so3_log_map,
     so3_relative_angle,
     so3_rotation_angle,
 )
+from course_utils.p3d.builtin.transforms.se3 import se3_exp_map, se3_log_map
 from course_utils.p3d.builtin.transforms.transform3d import (
     Rotate,
     RotateAxisAngle,
@@ -72,7 +74,10 @@ __all__ = [
     "random_rotation",
     "random_rotations",
     "rotation_6d_to_matrix",
+    "se3_exp_map",
+    "se3_log_map",
     "so3_exp_map",
+    "so3_exponential_map",
     "so3_log_map",
     "so3_relative_angle",
     "so3_rotation_angle",
