@@ -676,7 +676,8 @@ def save_obj(
         line = "f " + " ".join([corner] * 3) + "\n"
         stacked = np.stack(columns, axis=-1).reshape(len(faces_np), -1)
         parts.append("".join(line % tuple(row) for row in stacked.tolist()))
-    _write_text(f, "".join(parts))
+    # PyTorch3D's layout: no newline after the last line.
+    _write_text(f, "".join(parts).removesuffix("\n"))
 
     if save_texture:
         assert output_path is not None and texture_map is not None

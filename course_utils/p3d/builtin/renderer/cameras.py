@@ -227,7 +227,7 @@ class CamerasBase(nn.Module):
                 f"{where}: {arg} must have shape (P, 3) or (N, P, 3); "
                 f"got shape {tuple(points.shape)}"
             )
-        if points.dim() == 3 and points.shape[0] not in (1, self._N):
+        if points.dim() == 3 and self._N != 1 and points.shape[0] not in (1, self._N):
             raise ValueError(
                 f"{where}: {arg} has a batch of {points.shape[0]} but there are {self._N} "
                 f"cameras; pass ({self._N}, P, 3), or (P, 3) for the same points in every camera"
