@@ -77,9 +77,7 @@ class PyTorch3DAliasFinder(importlib.abc.MetaPathFinder):
                 name=fullname,
             )
         is_package = found.submodule_search_locations is not None
-        return importlib.machinery.ModuleSpec(
-            fullname, _AliasLoader(name), is_package=is_package
-        )
+        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(name), is_package=is_package)
 
 
 def install() -> PyTorch3DAliasFinder:

@@ -9,7 +9,10 @@ from collections.abc import Sequence
 
 import torch
 
-from course_utils.p3d.builtin.common.datatypes import Device, get_device, make_device
+from course_utils.p3d.builtin.common.datatypes import Device as Device
+from course_utils.p3d.builtin.common.datatypes import get_device as get_device
+from course_utils.p3d.builtin.common.datatypes import make_device as make_device
+
 
 def unsupported(argument: str, value: object = None, detail: str = "") -> NotImplementedError:
     """Build the ``NotImplementedError`` raised for an argument the built-in backend lacks.

@@ -27,10 +27,11 @@ from course_utils.p3d.builtin.renderer import (
     lighting,
     look_at,
     materials,
+    mesh,
+    points,
     splatter_blend,
     utils,
 )
-from course_utils.p3d.builtin.renderer import mesh, points
 
 _MODULES = (
     utils,

@@ -1145,7 +1145,10 @@ def OpenGLOrthographicCameras(  # noqa: N802 - PyTorch3D's name
     T: torch.Tensor = _T,  # noqa: N803
     device: Device = "cpu",
 ) -> FoVOrthographicCameras:
-    """Deprecated alias: :class:`FoVOrthographicCameras` with top/bottom/left/right as max_y/min_y/min_x/max_x."""
+    """Deprecated alias: :class:`FoVOrthographicCameras`.
+
+    ``top``/``bottom``/``left``/``right`` become ``max_y``/``min_y``/``min_x``/``max_x``.
+    """
     _deprecated("OpenGLOrthographicCameras", "FoVOrthographicCameras")
     return FoVOrthographicCameras(
         znear=znear, zfar=zfar, max_y=top, min_y=bottom, max_x=right, min_x=left,
@@ -1184,7 +1187,11 @@ def SfMOrthographicCameras(  # noqa: N802 - PyTorch3D's name
 def __getattr__(name: str) -> Any:
     # PyTorch3D defines the look-at helpers in ``renderer.cameras``; the built-in backend
     # keeps them in ``look_at`` (which imports this module), so they are fetched lazily.
-    if name in ("camera_position_from_spherical_angles", "look_at_rotation", "look_at_view_transform"):
+    if name in (
+        "camera_position_from_spherical_angles",
+        "look_at_rotation",
+        "look_at_view_transform",
+    ):
         from course_utils.p3d.builtin.renderer import look_at
 
         return getattr(look_at, name)

@@ -1,4 +1,7 @@
-"""``pytorch3d.renderer.compositing``: the point compositing functions (in :mod:`.points.compositor`)."""
+"""``pytorch3d.renderer.compositing``: the point compositing functions.
+
+They live in :mod:`.points.compositor`; this module gives them PyTorch3D's module name.
+"""
 
 from course_utils.p3d.builtin.renderer.points.compositor import (
     alpha_composite,

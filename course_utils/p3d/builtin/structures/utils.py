@@ -17,7 +17,13 @@ from course_utils.p3d.builtin.structures.batching import (
     padded_to_list,
 )
 
-__all__ = ["list_to_packed", "list_to_padded", "packed_to_list", "padded_to_list", "padded_to_packed"]
+__all__ = [
+    "list_to_packed",
+    "list_to_padded",
+    "packed_to_list",
+    "padded_to_list",
+    "padded_to_packed",
+]
 
 
 def padded_to_packed(
@@ -37,7 +43,9 @@ def padded_to_packed(
         ``(sum M_n, D)`` tensor (rows in batch order).
     """
     if x.ndim != 3:
-        raise ValueError(f"padded_to_packed supports only 3-dimensional tensors, got {tuple(x.shape)}")
+        raise ValueError(
+            f"padded_to_packed supports only 3-dimensional tensors, got {tuple(x.shape)}"
+        )
     if split_size is not None and pad_value is not None:
         raise ValueError("padded_to_packed: give only one of split_size or pad_value")
     n, m, d = x.shape

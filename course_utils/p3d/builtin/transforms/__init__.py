@@ -29,6 +29,7 @@ from course_utils.p3d.builtin.transforms.rotation_conversions import (
     rotation_6d_to_matrix,
     standardize_quaternion,
 )
+from course_utils.p3d.builtin.transforms.se3 import se3_exp_map, se3_log_map
 from course_utils.p3d.builtin.transforms.so3 import (
     acos_linear_extrapolation,
     hat,
@@ -39,7 +40,6 @@ from course_utils.p3d.builtin.transforms.so3 import (
     so3_relative_angle,
     so3_rotation_angle,
 )
-from course_utils.p3d.builtin.transforms.se3 import se3_exp_map, se3_log_map
 from course_utils.p3d.builtin.transforms.transform3d import (
     Rotate,
     RotateAxisAngle,

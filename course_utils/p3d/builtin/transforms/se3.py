@@ -58,7 +58,9 @@ def se3_exp_map(log_transform: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     return torch.cat([top, bottom], dim=1)
 
 
-def se3_log_map(transform: torch.Tensor, eps: float = 1e-4, cos_bound: float = 1e-4) -> torch.Tensor:
+def se3_log_map(
+    transform: torch.Tensor, eps: float = 1e-4, cos_bound: float = 1e-4
+) -> torch.Tensor:
     """``(N, 6)`` twists ``[v, w]`` of ``(N, 4, 4)`` row-vector rigid transforms.
 
     Raises ``ValueError`` for a wrong shape or a last column other than ``(0, 0, 0, ·)``.

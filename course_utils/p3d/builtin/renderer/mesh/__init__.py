@@ -6,7 +6,15 @@ import importlib
 # being the function, not the module (``sys.modules`` still holds the module).
 _MODULES = tuple(
     importlib.import_module(f"{__name__}.{name}")
-    for name in ("clip", "rasterize_meshes", "rasterizer", "renderer", "shader", "shading", "textures")
+    for name in (
+        "clip",
+        "rasterize_meshes",
+        "rasterizer",
+        "renderer",
+        "shader",
+        "shading",
+        "textures",
+    )
 )
 
 __all__ = sorted({name for module in _MODULES for name in module.__all__})

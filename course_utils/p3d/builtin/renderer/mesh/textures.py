@@ -344,6 +344,19 @@ class TexturesUV(TexturesBase):
         """List of N int64 ``(F_n, 3)`` indices into the matching ``verts_uvs``."""
         return self._faces_uvs_list
 
+    def centers_for_image(self, index: int) -> torch.Tensor:
+        """``(V, 2)`` pixel positions ``(x, y)`` in the texture image of mesh ``index``'s UVs.
+
+        ``u = 0 / 1`` is the image's left / right pixel centre, ``v = 0 / 1`` its bottom /
+        top row (``y = (1 - v) (H - 1)``), for drawing UVs over the map (one mesh only).
+        """
+        if self._N != 1:
+            raise ValueError("This function only supports plotting textures for one mesh.")
+        _, height, width, _ = self.maps_padded().shape
+        uv = self.verts_uvs_list()[index].detach()
+        scale = uv.new_tensor([width - 1, height - 1])
+        return torch.stack([uv[:, 0], 1.0 - uv[:, 1]], dim=1) * scale
+
     def verts_uvs_list(self) -> list[torch.Tensor]:
         """List of N ``(T_n, 2)`` texture coordinates."""
         return self._verts_uvs_list
@@ -548,7 +561,8 @@ class TexturesAtlas(TexturesBase):
             self._num_faces_per_mesh = [a.shape[0] for a in atlas]
         else:
             raise ValueError(
-                f"TexturesAtlas: atlas must be a tensor or a list of tensors, got {type(atlas).__name__}"
+                "TexturesAtlas: atlas must be a tensor or a list of tensors, "
+                f"got {type(atlas).__name__}"
             )
         self.valid = torch.ones(self._N, dtype=torch.bool, device=self.device)
 

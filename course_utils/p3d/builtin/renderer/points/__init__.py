@@ -8,7 +8,9 @@ _MODULES = tuple(
     for name in ("compositor", "rasterize_points", "rasterizer", "renderer")
 )
 
-__all__ = sorted({name for module in _MODULES for name in module.__all__} | {"PulsarPointsRenderer"})
+__all__ = sorted(
+    {name for module in _MODULES for name in module.__all__} | {"PulsarPointsRenderer"}
+)
 globals().update({name: getattr(module, name) for module in _MODULES for name in module.__all__})
 
 
