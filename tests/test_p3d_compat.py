@@ -177,8 +177,8 @@ def test_pytorch3d_module_layout_is_importable():
 def test_alias_hook_maps_pytorch3d_to_the_built_in_backend():
     """In a fresh interpreter: ``import pytorch3d.X`` gives the built-in module itself."""
     code = (
-        "import sys; sys.path.insert(0, 'tools'); import pytorch3d_alias\n"
-        "pytorch3d_alias.install()\n"
+        "from course_utils.p3d.alias import install\n"
+        "install()\n"
         "import pytorch3d.renderer.cameras as c, course_utils.p3d.builtin.renderer.cameras as b\n"
         "from pytorch3d.structures import Meshes\n"
         "from course_utils.p3d import BACKEND\n"

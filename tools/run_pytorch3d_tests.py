@@ -50,7 +50,13 @@ TEST_FILES = (
 
 #: Failures whose message says this need a GPU: not counted (they fail on a CPU-only
 #: machine with real PyTorch3D too).
-_NEEDS_CUDA = ("Torch not compiled with CUDA", "CUDA driver", "no CUDA GPUs", "NVIDIA driver")
+_NEEDS_CUDA = (
+    "Torch not compiled with CUDA",
+    "CUDA driver",
+    "no CUDA GPUs",
+    "NVIDIA driver",
+    "deserialize object on a CUDA device",
+)
 
 COLUMNS = ("passed", "failed", "errors", "skipped", "needs_cuda")
 
