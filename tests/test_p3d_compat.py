@@ -219,3 +219,26 @@ def test_plot_scene_traces_and_static_fallback():
         warnings.simplefilter("ignore")
         assert len(figure_to_matplotlib(fig).axes) == 1
         assert show_figure(fig, static=True) is not fig  # the matplotlib picture
+
+
+def test_io_accepts_a_path_manager_of_local_files(tmp_path):
+    from course_utils.p3d.builtin.io import load_obj, save_obj
+
+    class LocalPaths:  # the part of iopath's PathManager the built-in io uses
+        def __init__(self):
+            self.asked = []
+
+        def get_local_path(self, name):
+            self.asked.append(name)
+            return name
+
+    manager = LocalPaths()
+    path = tmp_path / "tri.obj"
+    save_obj(path, torch.eye(3), torch.tensor([[0, 1, 2]]), path_manager=manager)
+    verts, faces, _ = load_obj(path, path_manager=manager)
+    assert torch.equal(verts, torch.eye(3)) and torch.equal(
+        faces.verts_idx, torch.tensor([[0, 1, 2]])
+    )
+    assert manager.asked == [str(path), str(path)]
+    with pytest.raises(NotImplementedError, match="path_manager"):
+        load_obj("s3://bucket/tri.obj", path_manager=manager)
