@@ -10,6 +10,7 @@
    * :mod:`course_utils.rendering` — one-call renders, turntables, GIFs, a live viewer;
    * :mod:`course_utils.plotting` — matplotlib views of meshes and point clouds;
    * :mod:`course_utils.mesh_figures` — chapter 01's figures (winding, build-ups, batches);
+   * :mod:`course_utils.camera_figures` — chapter 02's figure of the four coordinate spaces;
    * :mod:`course_utils.rgbd`, :mod:`course_utils.surfaces` — RGB-D views, parametric and
      implicit surfaces (chapter 03);
    * :mod:`course_utils.voxels`, :mod:`course_utils.metrics` — voxelization; Chamfer,

@@ -211,6 +211,57 @@ def turntable(
     return frames
 
 
+def render_from(mesh: Any, cameras: Any, image_size: int = 256) -> torch.Tensor:
+    """Render ``mesh`` with the given ``cameras`` (hard Phong, a point light at each camera).
+
+    For when the camera is built by hand (``R``, ``T``) rather than placed with
+    :func:`render`'s ``azim``/``elev``/``dist``.
+
+    Returns:
+        ``(S, S, 3)`` image of the first camera, floats in [0, 1], on the CPU.
+    """
+    from course_utils.p3d import renderer
+
+    settings = renderer.RasterizationSettings(image_size=image_size)
+    lights = renderer.PointLights(location=cameras.get_camera_center(), device=cameras.device)
+    mesh_renderer = renderer.MeshRenderer(
+        rasterizer=renderer.MeshRasterizer(cameras=cameras, raster_settings=settings),
+        shader=renderer.HardPhongShader(device=cameras.device, cameras=cameras, lights=lights),
+    )
+    return mesh_renderer(mesh)[0, ..., :3].clamp(0, 1).cpu()
+
+
+def checkered_floor(
+    x_range: tuple[float, float],
+    z_range: tuple[float, float],
+    height: float = -0.5,
+    cell: float = 0.5,
+    device: str | torch.device = "cpu",
+) -> Any:
+    """A flat floor at ``y = height``: one quad whose UV texture is a grey checkerboard.
+
+    Args:
+        x_range, z_range: the floor's extent (whole numbers of ``cell``).
+        cell: the side of one square of the checkerboard (8 texels per square).
+
+    Returns:
+        A one-mesh ``Meshes`` (2 faces, counter-clockwise seen from above) with ``TexturesUV``.
+    """
+    from course_utils.p3d import renderer, structures
+
+    (x0, x1), (z0, z1) = x_range, z_range
+    verts = torch.tensor([[x0, height, z1], [x1, height, z1], [x1, height, z0], [x0, height, z0]],
+                         device=device)  # fmt: skip
+    faces = torch.tensor([[0, 1, 2], [0, 2, 3]], device=device)
+    rows, cols = round((z1 - z0) / cell), round((x1 - x0) / cell)
+    checker = (torch.arange(rows)[:, None] + torch.arange(cols)[None, :]) % 2
+    checker = checker.repeat_interleave(8, dim=0).repeat_interleave(8, dim=1).float()
+    image = (0.55 + 0.35 * checker)[..., None].repeat(1, 1, 3).to(device)  # (H, W, 3)
+    uvs = torch.tensor([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]], device=device)
+    textures = renderer.TexturesUV(maps=[image], faces_uvs=[faces], verts_uvs=[uvs])
+    return structures.Meshes(verts=[verts], faces=[faces], textures=textures)
+
+
 def turntable_row(objects: Sequence[Any], num_views: int = 36, **kwargs: Any) -> list[np.ndarray]:
     """Turntables of several objects side by side: frame ``k`` shows every object at azimuth
     ``360 k / num_views``, so they turn together (for one GIF of several shapes).
