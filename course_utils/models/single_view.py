@@ -150,6 +150,14 @@ def build_model(
         data = config.to_dict()
         data.update(overrides)
         config = ModelConfig.from_dict(data)
+    if config.decoder == "depth":  # chapter 08: a per-pixel depth network, not a 3D decoder
+        from course_utils.models.depth import DepthNet
+
+        net = DepthNet(
+            input_size=config.input_size, **config.encoder_options, **config.decoder_options
+        )
+        net.config = config
+        return net  # type: ignore[return-value]
     if config.decoder not in DECODERS:
         raise ValueError(f"unknown decoder {config.decoder!r}; choose one of {', '.join(DECODERS)}")
     if config.encoder == "conv":
