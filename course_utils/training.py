@@ -69,7 +69,8 @@ CHECKPOINT_VERSION = 1
 #: File name of the checkpoint written after every epoch in the output folder.
 CHECKPOINT_NAME = "last.pt"
 #: Batch entries the losses use (moved to the device); the rest stays on the CPU.
-_TENSOR_KEYS = ("image", "voxels", "points", "normals", "mask", "category")
+_TENSOR_KEYS = ("image", "voxels", "points", "normals", "mask", "category", "depth",
+                "fixed_depth", "novel_depth")  # chapter 08's depth; chapter 07's targets
 
 
 class CheckpointError(ValueError):
@@ -265,6 +266,10 @@ def make_dataset(data: dict[str, Any], split: str, progress: bool = True) -> Dat
         raise ValueError(f'unknown dataset {source!r}; use "course" or "toy"')
     from course_utils.datasets import ShapeDataset
 
+    if data.get("targets") == "depth":  # chapter 08: the same views with rendered depth
+        from course_utils.depth import DepthViews
+
+        return DepthViews(make_dataset({**data, "targets": None}, split, progress), progress)
     return ShapeDataset(
         split=split, num_shapes=num_shapes, image_size=data.get("image_size"), seed=seed,
         views_per_shape=int(data.get("views_per_shape", 1)),
@@ -277,7 +282,8 @@ class InMemoryShapes:
 
     Reading 1,600 items from the disk cache takes seconds — every epoch. This keeps just
     ``image`` (as uint8: the renders are 8-bit anyway, 4x less memory), ``voxels`` (as
-    bool), ``points`` and ``category`` of every item, stacked (about 150 MB for 1,600
+    bool), ``points`` and ``category`` of every item (for chapter 08's depth items:
+    ``depth`` and ``mask`` instead of voxels and points), stacked (about 150 MB for 1,600
     shapes at 128²), and cuts batches from them by index.
 
     Args:
@@ -287,6 +293,8 @@ class InMemoryShapes:
     """
 
     KEYS = ("image", "voxels", "points", "category")
+    #: Kept (as float16: depths to ~1e-3) when the dataset has them (chapter 07's targets).
+    OPTIONAL_KEYS = ("fixed_depth", "novel_depth")
 
     def __init__(
         self,
@@ -303,12 +311,21 @@ class InMemoryShapes:
             shuffle=False,
             collate_fn=collate_fn or _default_collate(dataset),
         )
-        parts: dict[str, list[torch.Tensor]] = {key: [] for key in self.KEYS}
+        parts: dict[str, list[torch.Tensor]] = {}
         for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):
-            parts["image"].append((batch["image"].clamp(0, 1) * 255).round().to(torch.uint8))
-            parts["voxels"].append(batch["voxels"] > 0.5)
-            parts["points"].append(batch["points"].float())
-            parts["category"].append(batch["category"])
+            parts.setdefault("image", []).append(
+                (batch["image"].clamp(0, 1) * 255).round().to(torch.uint8)
+            )
+            for key in ("voxels", "mask"):  # kept as bool
+                if key in batch and (key != "mask" or "depth" in batch):
+                    parts.setdefault(key, []).append(batch[key] > 0.5)
+            for key in ("points", "depth"):  # chapter 08's depth items have no points
+                if key in batch:
+                    parts.setdefault(key, []).append(batch[key].float())
+            parts.setdefault("category", []).append(batch["category"])
+            for key in self.OPTIONAL_KEYS:
+                if key in batch:
+                    parts.setdefault(key, []).append(batch[key].half())
         self.tensors = {key: torch.cat(values) for key, values in parts.items()}
 
     def __len__(self) -> int:
@@ -316,13 +333,12 @@ class InMemoryShapes:
 
     def batch(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
         """The items at ``index`` as a batch (float images in [0, 1], float voxels)."""
-        t = self.tensors
-        return {
-            "image": t["image"][index].float() / 255.0,
-            "voxels": t["voxels"][index].float(),
-            "points": t["points"][index],
-            "category": t["category"][index],
-        }
+        out = {key: value[index] for key, value in self.tensors.items()}
+        out["image"] = out["image"].float() / 255.0
+        for key in ("voxels", "mask", *self.OPTIONAL_KEYS):
+            if key in out:
+                out[key] = out[key].float()
+        return out
 
     def batches(
         self, batch_size: int, generator: torch.Generator | None = None
@@ -459,6 +475,11 @@ def train(
         done = "finished" if start_epoch >= config.epochs else "time budget"
         return TrainResult(model=model, history=history, checkpoint=checkpoint, stopped=done)
 
+    prepare = getattr(getattr(model, "decoder", None), "prepare_data", None)
+    if prepare is not None:  # decoders whose loss needs extra targets (chapter 07's depths)
+        train_data = prepare(train_data, progress=progress)
+        if val_data is not None and len(val_data) > 0:  # type: ignore[arg-type]
+            val_data = prepare(val_data, progress=progress)
     collate = collate_fn or _default_collate(train_data)
     num_batches = math.ceil(len(train_data) / config.batch_size)  # type: ignore[arg-type]
     total_steps = max(config.epochs * num_batches, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import pytest
 import torch
 
 from course_utils.models import DECODERS
-from course_utils.tools.cli import DECODER_NAMES, main
+from course_utils.tools.cli import decoder_name, main
 from course_utils.training import CHECKPOINT_NAME, load_checkpoint
 
 TINY = ["--dataset", "toy", "--num-shapes", "10", "--image-size", "32", "--input-size", "16",
@@ -28,8 +29,10 @@ def usage_error(argv: list[str], capsys) -> str:
     return err
 
 
-def test_the_decoder_list_matches_the_models():
-    assert set(DECODER_NAMES) == set(DECODERS)
+def test_every_model_decoder_is_accepted_and_nothing_else():
+    assert [decoder_name(name) for name in DECODERS] == list(DECODERS)
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown decoder 'pointz'"):
+        decoder_name("pointz")
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ Commands:
     run-notebooks   execute the notebooks headless, with a table of timings
     train           train a single-view 3D reconstruction model (chapter 05)
     evaluate        evaluate a trained checkpoint: F1@tau, Chamfer, IoU, baselines
+    reconstruct     one photo -> a mesh (.ply/.obj) or MagicaVoxel voxels (.vox) (chapter 08)
 """
 
 from __future__ import annotations
@@ -24,10 +25,6 @@ from course_utils.threads import apply_thread_policy, describe, training_threads
 
 # Before torch is imported by any command: OpenMP reads its settings when it starts.
 apply_thread_policy()
-
-
-#: The single-view decoders ``train`` knows (course_utils.models.DECODERS; a test checks).
-DECODER_NAMES = ("voxels-mlp", "voxels-conv", "points", "mesh", "implicit")
 
 
 class UsageError(Exception):
@@ -101,9 +98,11 @@ def available_device(text: str) -> str:
 
 def decoder_name(text: str) -> str:
     """An argparse ``type=`` accepting the known single-view decoders."""
-    if text not in DECODER_NAMES:
+    from course_utils.models import DECODERS  # the one list of decoders
+
+    if text not in DECODERS:
         raise argparse.ArgumentTypeError(
-            f"unknown decoder {text!r}; choose one of {', '.join(DECODER_NAMES)}"
+            f"unknown decoder {text!r}; choose one of {', '.join(DECODERS)}"
         )
     return text
 
@@ -184,9 +183,15 @@ def _train(args: argparse.Namespace) -> int:
     from course_utils.models import DECODERS, ModelConfig
     from course_utils.training import CHECKPOINT_NAME, TrainConfig, make_dataset, train
 
-    if args.decoder not in DECODERS:
-        raise ValueError(f"unknown decoder {args.decoder!r}; choose one of {', '.join(DECODERS)}")
-    out = args.out or OUTPUT_DIR / "single_view" / args.decoder
+    if args.decoder not in (*DECODERS, "depth"):
+        raise ValueError(
+            f"unknown decoder {args.decoder!r}; choose one of {', '.join(DECODERS)}, depth"
+        )
+    out = args.out or (
+        OUTPUT_DIR / "photo_to_3d" / "depth"
+        if args.decoder == "depth"
+        else OUTPUT_DIR / "single_view" / args.decoder
+    )
     existing = out / CHECKPOINT_NAME
     if existing.exists() and not (args.resume or args.force):
         raise UsageError(
@@ -203,6 +208,8 @@ def _train(args: argparse.Namespace) -> int:
         "image_size": args.image_size,
         "seed": args.data_seed,
     }
+    if args.decoder == "depth":  # chapter 08: the same renders, with their true depth
+        data["targets"] = "depth"
     model = ModelConfig(
         decoder=args.decoder,
         encoder=args.encoder,
@@ -286,6 +293,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         data["num_shapes"] = args.num_shapes
     if not data:
         raise ValueError(f"{path} does not say which dataset it was trained on")
+    if state["config"]["model"].get("decoder") == "depth":  # chapter 08's depth network
+        from course_utils.depth import evaluate_depth
+        from course_utils.training import load_model
+
+        scores = evaluate_depth(load_model(path)[0], make_dataset(data, args.split))
+        print(", ".join(f"{name} {value:.4f}" for name, value in scores.items()))
+        return 0
     test_data = make_dataset(data, args.split)
     train_data = None if args.no_baselines else make_dataset(data, "train")
     report = evaluate_checkpoint(
@@ -351,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         type=decoder_name,
         metavar="NAME",
-        help="voxels-mlp, voxels-conv, points, mesh or implicit",
+        help="voxels-mlp, voxels-conv, points, mesh, implicit (chapter 05) or projections (07)",
     )
     train.add_argument(
         "--epochs",
@@ -445,7 +459,58 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(run=_evaluate)
+
+    reconstruct = commands.add_parser(
+        "reconstruct", help="one photo -> a mesh (.ply/.obj) or voxels (.vox) (chapter 08)"
+    )
+    reconstruct.add_argument("image", type=_existing_file, help="the photo (PNG, JPEG ...)")
+    reconstruct.add_argument("--method", required=True, choices=("depth", "voxels"))
+    reconstruct.add_argument(
+        "--out", required=True, type=_output_file, help="FILE.ply or .obj (depth), .vox (voxels)"
+    )
+    reconstruct.add_argument(
+        "--checkpoint", default=None, help="the trained model (default: train's default --out)"
+    )
+    reconstruct.add_argument(
+        "--poisson", default="builtin", choices=("builtin", "open3d"), help="surface solver"
+    )
+    reconstruct.add_argument("--force", action="store_true", help="replace an existing --out")
+    reconstruct.add_argument("--quiet", action="store_true", help="no progress bar")
+    reconstruct.set_defaults(run=_reconstruct)
     return parser
+
+
+def _existing_file(value: str) -> Path:
+    """argparse type: a path that exists and is a file (else exit 2 with one line)."""
+    path = Path(value)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"no file at {value}")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{value} is not a file")
+    return path
+
+
+def _output_file(value: str) -> Path:
+    """argparse type: an output file ending in .ply, .obj or .vox."""
+    path = Path(value)
+    if path.suffix.lower() not in (".ply", ".obj", ".vox"):
+        raise argparse.ArgumentTypeError(
+            f"{value}: the output must end in .ply or .obj (mesh) or .vox (voxels)"
+        )
+    return path
+
+
+def _reconstruct(args: argparse.Namespace) -> int:
+    from course_utils.photo3d import reconstruct_file
+
+    result = reconstruct_file(
+        args.image, args.method, args.out, checkpoint=args.checkpoint, force=args.force,
+        poisson=args.poisson, progress=not args.quiet,
+    )  # fmt: skip
+    for note in result["notes"]:
+        print(f"note: {note}")
+    print(f"wrote {result['out']}: {result['summary']}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,6 +53,7 @@ from course_utils.p3d.builtin.io.errors import (
     read_source_bytes,
 )
 from course_utils.p3d.builtin.io.mtl_io import load_materials
+from course_utils.p3d.builtin.io.path_manager import local_path
 
 # The named tuples load_obj returns (PyTorch3D calls them _Faces and _Aux too).
 _Faces = namedtuple("Faces", "verts_idx normals_idx textures_idx materials_idx")
@@ -418,8 +419,6 @@ def _load_obj_source(
 def _check_load_arguments(
     create_texture_atlas: bool, texture_wrap: str | None, path_manager: object
 ) -> None:
-    if path_manager is not None:
-        raise unsupported("path_manager", path_manager, "Pass a local path or an open file.")
     if create_texture_atlas:
         raise unsupported(
             "create_texture_atlas",
@@ -454,7 +453,7 @@ def load_obj(
         texture_wrap: ``"repeat"``, ``"clamp"`` or None; in PyTorch3D it only affects the
             texture atlas, so here it is only validated.
         device: where to put the returned tensors.
-        path_manager: must be None (iopath is not supported).
+        path_manager: None, or an ``iopath`` ``PathManager`` for local paths.
 
     Returns:
         ``(verts, faces, aux)``:
@@ -488,6 +487,7 @@ def load_obj(
     without one are read as UTF-8, or as Latin-1 when they are not valid UTF-8.
     """
     _check_load_arguments(create_texture_atlas, texture_wrap, path_manager)
+    f = local_path(f, path_manager)
     return _load_obj_source(f, load_textures=load_textures, device=make_device(device))
 
 
@@ -522,7 +522,7 @@ def load_objs_as_meshes(
     _check_load_arguments(create_texture_atlas, texture_wrap, path_manager)
     target = make_device(device) if device is not None else torch.device("cpu")
     meshes = []
-    for f in files:
+    for f in (local_path(name, path_manager) for name in files):
         verts, faces, aux = _load_obj_source(f, load_textures=load_textures, device=target)
         textures = None
         images = aux.texture_images
@@ -636,7 +636,7 @@ def save_obj(
         verts: ``(V, 3)`` vertex positions.
         faces: ``(F, 3)`` 0-based vertex indices.
         decimal_places: digits after the decimal point (default: ``%f``, i.e. 6).
-        path_manager: must be None.
+        path_manager: None, or an ``iopath`` ``PathManager`` for local paths.
         normals: ``(N, 3)`` normals, written as ``vn`` lines (needs ``faces_normals_idx``).
         faces_normals_idx: ``(F, 3)`` 0-based indices into ``normals``.
         verts_uvs: ``(T, 2)`` texture coordinates.
@@ -655,8 +655,7 @@ def save_obj(
             the MTL, whose ``map_Kd`` line names the PNG). Re-saving a textured OBJ over
             itself replaces its own MTL and PNG; nothing else is replaced silently.
     """
-    if path_manager is not None:
-        raise unsupported("path_manager", path_manager, "Pass a local path or an open file.")
+    f = local_path(f, path_manager)
     _check_matrix("verts", verts, 3, "num_verts")
     _check_matrix("faces", faces, 3, "num_faces")
     if (normals is None) != (faces_normals_idx is None):
@@ -735,8 +734,10 @@ def save_obj(
         line = "f " + " ".join([corner] * 3) + "\n"
         stacked = np.stack(columns, axis=-1).reshape(len(faces_np), -1)
         parts.append("".join(line % tuple(row) for row in stacked.tolist()))
+    # PyTorch3D's layout: no newline after the last line.
+    text = "".join(parts).removesuffix("\n")
     if not save_texture:
-        _write_text(f, "".join(parts))
+        _write_text(f, text)
         return
 
     assert output_path is not None and texture_map is not None
@@ -761,4 +762,4 @@ def save_obj(
             "Ns 10.0\n",
             encoding="utf-8",
         )
-        _write_text(f, "".join(parts))
+        _write_text(f, text)
