@@ -28,7 +28,6 @@ units across, so ``look_at_view_transform(dist=2.7, ...)`` frames them.
 from __future__ import annotations
 
 import filecmp
-import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +45,7 @@ from course_utils.asset_meshes import (  # re-exported: assets.build_die() keeps
     build_die,
     build_mug,
 )
+from course_utils.atomic import write_bytes_atomic
 from course_utils.config import DATA_DIR
 
 __all__ = [
@@ -172,5 +172,5 @@ def write_assets(
             )
         for f in files:
             if not (out_dir / f).exists() or out_dir / f in changed:
-                shutil.copyfile(tmp_dir / f, out_dir / f)
+                write_bytes_atomic(out_dir / f, (tmp_dir / f).read_bytes())
     return [out_dir / f for f in files]

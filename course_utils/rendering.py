@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_utils.atomic import temporary_path
+
 DEFAULT_COLOUR = (0.75, 0.78, 0.85)
 
 
@@ -239,8 +241,8 @@ def save_gif(
         else np.asarray(f)
         for f in frames
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    iio.imwrite(path, np.stack(images), extension=".gif", duration=1000.0 / fps, loop=loop)
+    with temporary_path(path) as tmp:  # atomic: an old GIF survives a failed write
+        iio.imwrite(tmp, np.stack(images), extension=".gif", duration=1000.0 / fps, loop=loop)
     return path
 
 

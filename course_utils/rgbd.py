@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_utils.atomic import write_bytes_atomic
 from course_utils.config import DATA_DIR
 
 #: The file in ``data/`` and its image size ``(H, W)``.
@@ -377,5 +378,5 @@ def write_rgbd(path: str | Path) -> Path:
     arrays = render_rgbd_views()
     buffer = _io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    path.write_bytes(buffer.getvalue())
+    write_bytes_atomic(path, buffer.getvalue())
     return path

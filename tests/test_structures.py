@@ -388,8 +388,14 @@ def test_meshes_reject_out_of_range_faces_with_a_clear_message():
         Meshes(
             verts=[torch.rand(3, 3)] * 2, faces=[torch.tensor([[0, 1, 2]]), torch.tensor([0, 1, 2])]
         )
+    # As PyTorch3D: whole-number float faces are converted to int64; fractions are refused.
+    converted = Meshes(verts=[torch.rand(3, 3)], faces=[torch.tensor([[0.0, 1.0, 2.0]])])
+    assert converted.faces_packed().dtype == torch.int64
+    assert torch.equal(converted.faces_packed(), torch.tensor([[0, 1, 2]]))
+    with pytest.raises(ValueError, match="whole numbers"):
+        Meshes(verts=[torch.rand(3, 3)], faces=[torch.tensor([[0.0, 1.5, 2.0]])])
     with pytest.raises(ValueError, match="integer"):
-        Meshes(verts=[torch.rand(3, 3)], faces=[torch.tensor([[0.0, 1.0, 2.0]])])
+        Meshes(verts=[torch.rand(3, 3)], faces=[torch.tensor([[True, False, True]])])
     with pytest.raises(ValueError, match="padding|-1"):
         Meshes(verts=torch.rand(1, 4, 3), faces=torch.tensor([[[-1, -1, -1], [0, 1, 2]]]))
     with pytest.raises(ValueError, match="TexturesVertex"):

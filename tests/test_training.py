@@ -195,7 +195,6 @@ def test_cli_train_then_evaluate_a_tiny_run(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--decoder", "pointz", "--dataset", "toy"], "unknown decoder 'pointz'"),
         (["evaluate", "no/such/checkpoint.pt"], "no checkpoint at"),
     ],
 )

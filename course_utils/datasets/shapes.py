@@ -70,6 +70,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from course_utils.atomic import atomic_write, write_text_atomic
 from course_utils.datasets.categories import CATEGORIES
 from course_utils.datasets.generate import (
     CAMERA_DIST,
@@ -199,9 +200,7 @@ def _file_name(k: int) -> str:
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=1))
 
 
 def _save_shape(folder: Path, shape: dict[str, np.ndarray]) -> tuple[str, int]:
@@ -212,10 +211,8 @@ def _save_shape(folder: Path, shape: dict[str, np.ndarray]) -> tuple[str, int]:
     arrays["masks"] = np.packbits(shape["masks"].reshape(-1))
     arrays["faces"] = shape["faces"].astype(np.int32)
     arrays["vert_parts"] = shape["vert_parts"].astype(np.uint8)
-    tmp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
-    with open(tmp, "wb") as handle:  # compressed: a third of the size, ~4 ms per shape
+    with atomic_write(folder / name, "wb") as handle:  # compressed: a third of the size
         np.savez_compressed(handle, **arrays)
-    os.replace(tmp, folder / name)
     return name, (folder / name).stat().st_size
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
+from course_utils.atomic import atomic_write, temporary_path, write_text_atomic
 from course_utils.evaluation.baselines import MeanShapeBaseline, RetrievalBaseline
 from course_utils.evaluation.plots import plot_f1_vs_tau, qualitative_grid
 from course_utils.evaluation.scoring import (
@@ -98,8 +99,8 @@ def evaluate_checkpoint(
     files = [out / "metrics.json", out / "metrics.csv"]
     report = {"checkpoint": str(checkpoint), "epochs": state["epoch"], "summaries": summaries,
               "table": table, "category_table": category_table}  # fmt: skip
-    files[0].write_text(json.dumps(_json_safe(report), indent=2))
-    with open(files[1], "w", newline="") as handle:
+    write_text_atomic(files[0], json.dumps(_json_safe(report), indent=2))
+    with atomic_write(files[1], "w", newline="") as handle:
         writer = csv.writer(handle)
         metrics = list(next(iter(summaries.values()))["all"])
         writer.writerow(["method", "category", "count", *metrics])
@@ -112,11 +113,13 @@ def evaluate_checkpoint(
         import matplotlib.pyplot as plt
 
         fig = plot_f1_vs_tau(summaries)
-        fig.savefig(out / "f1_vs_tau.png", dpi=100)
+        with temporary_path(out / "f1_vs_tau.png") as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
         plt.close(fig)
         count = min(4, len(test_data))  # type: ignore[arg-type]
         fig = qualitative_grid(model, test_data, indices=list(range(count)))
-        fig.savefig(out / "qualitative.png", dpi=80)
+        with temporary_path(out / "qualitative.png") as tmp:
+            fig.savefig(tmp, dpi=80, format="png")
         plt.close(fig)
         files += [out / "f1_vs_tau.png", out / "qualitative.png"]
     return {"summaries": summaries, "table": table, "category_table": category_table,

@@ -149,6 +149,9 @@ def predictions_from_model(
         return predictions
     if kind == "points":
         return [ShapePrediction(points.cpu()) for points in out]
+    if kind == "projections":  # chapter 07: the fused cloud, every pixel in the masks
+        points, valid = model.decoder.fuse(out)
+        return [ShapePrediction(p[v].cpu()) for p, v in zip(points, valid)]
     if kind == "mesh":
         samples = ops.sample_points_from_meshes(out, num_points).cpu()
         verts, faces = out.verts_list(), out.faces_list()

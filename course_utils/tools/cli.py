@@ -9,18 +9,110 @@ Commands:
     run-notebooks   execute the notebooks headless, with a table of timings
     train           train a single-view 3D reconstruction model (chapter 05)
     evaluate        evaluate a trained checkpoint: F1@tau, Chamfer, IoU, baselines
+    reconstruct     one photo -> a mesh (.ply/.obj) or MagicaVoxel voxels (.vox) (chapter 08)
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from course_utils.threads import apply_thread_policy, describe, training_threads
 
 # Before torch is imported by any command: OpenMP reads its settings when it starts.
 apply_thread_policy()
+
+
+class UsageError(Exception):
+    """A command line that cannot work as given: one line on stderr, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with bad command lines reported in one line (no usage block) + exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+# ------------------------------------------------------------------ argument types
+# argparse calls these on the raw strings; an ArgumentTypeError becomes
+# "python -m course_utils train: error: argument --x: <message>" and exit code 2.
+def int_in_range(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type=`` accepting whole numbers in ``[low, high]``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {span}, got {value}")
+        return value
+
+    return parse
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type=`` accepting finite numbers > 0 (not nan, not inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text!r}")
+    return value
+
+
+def available_device(text: str) -> str:
+    """An argparse ``type=`` accepting ``cpu``, ``cuda``, ``cuda:N`` or ``mps`` when present."""
+    import torch
+
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; use cpu, cuda, cuda:N or mps")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise argparse.ArgumentTypeError(
+                f"{text!r} asked for, but this PyTorch sees no CUDA GPU "
+                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); use cpu"
+            )
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} asked for, but there are only {count} CUDA devices (0..{count - 1})"
+            )
+    if device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise argparse.ArgumentTypeError(f"{text!r} asked for, but MPS is not available")
+    return text
+
+
+def decoder_name(text: str) -> str:
+    """An argparse ``type=`` accepting the known single-view decoders."""
+    from course_utils.models import DECODERS  # the one list of decoders
+
+    if text not in DECODERS:
+        raise argparse.ArgumentTypeError(
+            f"unknown decoder {text!r}; choose one of {', '.join(DECODERS)}"
+        )
+    return text
+
+
+def _backup_name(path: Path) -> Path:
+    """``last.pt`` -> ``last.pt.bak`` (``last.pt.bak2``, ... if that exists already)."""
+    candidate, k = path.with_name(path.name + ".bak"), 2
+    while candidate.exists():
+        candidate, k = path.with_name(f"{path.name}.bak{k}"), k + 1
+    return candidate
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -91,19 +183,33 @@ def _train(args: argparse.Namespace) -> int:
     from course_utils.models import DECODERS, ModelConfig
     from course_utils.training import CHECKPOINT_NAME, TrainConfig, make_dataset, train
 
-    if args.decoder not in DECODERS:
-        raise ValueError(f"unknown decoder {args.decoder!r}; choose one of {', '.join(DECODERS)}")
+    if args.decoder not in (*DECODERS, "depth"):
+        raise ValueError(
+            f"unknown decoder {args.decoder!r}; choose one of {', '.join(DECODERS)}, depth"
+        )
+    out = args.out or (
+        OUTPUT_DIR / "photo_to_3d" / "depth"
+        if args.decoder == "depth"
+        else OUTPUT_DIR / "single_view" / args.decoder
+    )
+    existing = out / CHECKPOINT_NAME
+    if existing.exists() and not (args.resume or args.force):
+        raise UsageError(
+            f"{existing} already holds a trained model; add --resume to continue it, --force "
+            "to start over (the old one is kept as *.bak), or choose another --out folder"
+        )
     epochs = args.epochs
     if epochs is None:
         epochs = 1000 if args.minutes is not None else (2 if FAST else 20)
     num_shapes = args.num_shapes if args.num_shapes is not None else (40 if FAST else 2000)
-    out = args.out or OUTPUT_DIR / "single_view" / args.decoder
     data = {
         "dataset": args.dataset,
         "num_shapes": num_shapes,
         "image_size": args.image_size,
         "seed": args.data_seed,
     }
+    if args.decoder == "depth":  # chapter 08: the same renders, with their true depth
+        data["targets"] = "depth"
     model = ModelConfig(
         decoder=args.decoder,
         encoder=args.encoder,
@@ -136,6 +242,10 @@ def _train(args: argparse.Namespace) -> int:
         f"up to {epochs} epochs" + (f" or {args.minutes:g} minutes" if args.minutes else "")
         + f", {threads} thread{'s' if threads > 1 else ''}"
     )
+    if args.force and existing.exists():
+        backup = _backup_name(existing)
+        os.replace(existing, backup)
+        print(f"--force: the previous checkpoint is kept as {backup}")
     try:
         result = train(
             config, train_data, val_data, out_dir=out, resume=args.resume, progress=not args.quiet
@@ -156,6 +266,9 @@ def _train(args: argparse.Namespace) -> int:
             f"val loss {history['val_loss'][-1]:.4g}, {history['seconds'][-1]:.0f} s "
             f"({result.stopped})"
         )
+    if result.checkpoint is None or not Path(result.checkpoint).is_file():
+        print(f"error: no checkpoint was written to {out} ({result.stopped})", file=sys.stderr)
+        return 1
     print(f"checkpoint: {result.checkpoint}")
     print(f"evaluate it: python -m course_utils evaluate {result.checkpoint}")
     return 0
@@ -169,11 +282,24 @@ def _evaluate(args: argparse.Namespace) -> int:
     if path.is_dir():
         path = path / CHECKPOINT_NAME
     state = load_checkpoint(path)  # a clear error for a missing or broken file
-    data = dict(state["config"].get("data") or {})
+    config = state.get("config")
+    if not isinstance(config, dict) or not isinstance(config.get("data") or {}, dict):
+        raise ValueError(
+            f"{path} is not a checkpoint written by `train`: its 'config' is not a mapping "
+            "with the run's settings"
+        )
+    data = dict(config.get("data") or {})
     if args.num_shapes is not None:
         data["num_shapes"] = args.num_shapes
     if not data:
         raise ValueError(f"{path} does not say which dataset it was trained on")
+    if state["config"]["model"].get("decoder") == "depth":  # chapter 08's depth network
+        from course_utils.depth import evaluate_depth
+        from course_utils.training import load_model
+
+        scores = evaluate_depth(load_model(path)[0], make_dataset(data, args.split))
+        print(", ".join(f"{name} {value:.4f}" for name, value in scores.items()))
+        return 0
     test_data = make_dataset(data, args.split)
     train_data = None if args.no_baselines else make_dataset(data, "train")
     report = evaluate_checkpoint(
@@ -195,7 +321,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m course_utils", description="Tools for the Learning 3D Vision course."
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -226,7 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fast", action="store_true", help="small sizes (COURSE_FAST=1)")
     run.add_argument("--only", nargs="+", metavar="NN", help="only these, e.g. --only 03 04")
     run.add_argument("--build-dir", type=Path, default=None, help="output folder (default: build/)")
-    run.add_argument("--timeout", type=int, default=3600, help="seconds one cell may take")
+    run.add_argument(
+        "--timeout", type=int_in_range(1), default=3600, help="seconds one cell may take"
+    )
     run.set_defaults(run=_run_notebooks)
 
     train = commands.add_parser(
@@ -235,31 +363,34 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--decoder",
         required=True,
+        type=decoder_name,
         metavar="NAME",
-        help="voxels-mlp, voxels-conv, points, mesh or implicit",
+        help="voxels-mlp, voxels-conv, points, mesh, implicit (chapter 05) or projections (07)",
     )
     train.add_argument(
         "--epochs",
-        type=int,
+        type=int_in_range(1, 1_000_000),
         default=None,
         help="epochs (default 20; 2 in fast mode; 1000 with --minutes)",
     )
-    train.add_argument("--minutes", type=float, default=None, help="time budget in minutes")
+    train.add_argument(
+        "--minutes", type=positive_float, default=None, help="time budget in minutes (> 0)"
+    )
     train.add_argument(
         "--num-shapes",
-        type=int,
+        type=int_in_range(10, 1_000_000),
         default=None,
-        help="shapes in the dataset, all splits (default 2000; 40 in fast mode)",
+        help="shapes in the dataset, all splits, at least 10 (default 2000; 40 in fast mode)",
     )
     train.add_argument(
         "--image-size",
-        type=int,
+        type=int_in_range(8, 1024),
         default=None,
         help="rendered image size (default 128; 64 in fast mode)",
     )
     train.add_argument(
         "--input-size",
-        type=int,
+        type=int_in_range(1, 1024),
         default=64,
         help="the encoder resizes images to this size (default 64)",
     )
@@ -269,20 +400,36 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="checkpoint folder (default outputs/single_view/DECODER)",
     )
-    train.add_argument(
+    again = train.add_mutually_exclusive_group()
+    again.add_argument(
         "--resume", action="store_true", help="continue from the checkpoint in --out"
     )
-    train.add_argument("--seed", type=int, default=0, help="training seed")
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--encoder", default="conv", help="conv (default) or resnet18")
+    again.add_argument(
+        "--force",
+        action="store_true",
+        help="start over although --out holds a checkpoint (it is kept as last.pt.bak)",
+    )
+    train.add_argument("--seed", type=int_in_range(0, 2**32 - 1), default=0, help="seed")
+    train.add_argument("--batch-size", type=int_in_range(1, 65_536), default=32)
+    train.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate (> 0)")
+    train.add_argument(
+        "--encoder", default="conv", choices=("conv", "resnet18"), help="conv (default) or resnet18"
+    )
     train.add_argument("--weights", default=None, help="local ResNet-18 weights (.pth)")
-    train.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest)")
-    train.add_argument("--dataset", default="course", help="course (default) or toy (tests)")
-    train.add_argument("--data-seed", type=int, default=0, help="dataset seed")
+    train.add_argument(
+        "--device",
+        type=available_device,
+        default=None,
+        help="cpu, cuda, cuda:N or mps, if present (default: the fastest)",
+    )
+    train.add_argument(
+        "--dataset", default="course", choices=("course", "toy"), help="course (default) or toy"
+    )
+    seed = int_in_range(0, 2**32 - 1)  # what numpy's seed accepts
+    train.add_argument("--data-seed", type=seed, default=0, help="dataset seed")
     train.add_argument(
         "--threads",
-        type=int,
+        type=int_in_range(1, 1024),
         default=None,
         help="CPU threads (default: one fewer than the cores, so a notebook beside it stays fast)",
     )
@@ -302,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--num-shapes",
-        type=int,
+        type=int_in_range(10, 1_000_000),
         default=None,
         help="override the dataset size stored in the checkpoint",
     )
@@ -312,14 +459,74 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(run=_evaluate)
+
+    reconstruct = commands.add_parser(
+        "reconstruct", help="one photo -> a mesh (.ply/.obj) or voxels (.vox) (chapter 08)"
+    )
+    reconstruct.add_argument("image", type=_existing_file, help="the photo (PNG, JPEG ...)")
+    reconstruct.add_argument("--method", required=True, choices=("depth", "voxels"))
+    reconstruct.add_argument(
+        "--out", required=True, type=_output_file, help="FILE.ply or .obj (depth), .vox (voxels)"
+    )
+    reconstruct.add_argument(
+        "--checkpoint", default=None, help="the trained model (default: train's default --out)"
+    )
+    reconstruct.add_argument(
+        "--poisson", default="builtin", choices=("builtin", "open3d"), help="surface solver"
+    )
+    reconstruct.add_argument("--force", action="store_true", help="replace an existing --out")
+    reconstruct.add_argument("--quiet", action="store_true", help="no progress bar")
+    reconstruct.set_defaults(run=_reconstruct)
     return parser
 
 
+def _existing_file(value: str) -> Path:
+    """argparse type: a path that exists and is a file (else exit 2 with one line)."""
+    path = Path(value)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"no file at {value}")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{value} is not a file")
+    return path
+
+
+def _output_file(value: str) -> Path:
+    """argparse type: an output file ending in .ply, .obj or .vox."""
+    path = Path(value)
+    if path.suffix.lower() not in (".ply", ".obj", ".vox"):
+        raise argparse.ArgumentTypeError(
+            f"{value}: the output must end in .ply or .obj (mesh) or .vox (voxels)"
+        )
+    return path
+
+
+def _reconstruct(args: argparse.Namespace) -> int:
+    from course_utils.photo3d import reconstruct_file
+
+    result = reconstruct_file(
+        args.image, args.method, args.out, checkpoint=args.checkpoint, force=args.force,
+        poisson=args.poisson, progress=not args.quiet,
+    )  # fmt: skip
+    for note in result["notes"]:
+        print(f"note: {note}")
+    print(f"wrote {result['out']}: {result['summary']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run a command; errors a user can fix are printed as one line, with exit code 1."""
-    args = build_parser().parse_args(argv)
+    """Run a command; errors a user can fix are printed as one line.
+
+    Exit codes: 0 done; 2 the command line cannot work (a bad argument value, or ``train``
+    into a folder holding a checkpoint without ``--resume``/``--force``); 1 a file or
+    the run failed (missing or corrupt checkpoint, existing files, a FAIL in ``doctor``).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)  # bad values: one line and SystemExit(2)
     try:
         return args.run(args)
+    except UsageError as error:
+        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        return 2
     except (FileExistsError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

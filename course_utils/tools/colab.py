@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from course_utils.atomic import write_text_atomic
 from course_utils.config import REPO_ROOT
 from course_utils.tools.notebooks import list_notebooks, read_notebook, write_notebook
 
@@ -42,7 +43,7 @@ def set_repository(repo: str, pyproject: Path = PYPROJECT) -> None:
         raise ValueError(f"--repo must look like OWNER/NAME, got {repo!r}")
     text = pyproject.read_text(encoding="utf-8")
     new = _REPO_LINE.sub(lambda m: f'{m.group(1)} = "https://github.com/{repo}"', text)
-    pyproject.write_text(new, encoding="utf-8")
+    write_text_atomic(pyproject, new)
 
 
 def badge(repo: str, relative_path: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from course_utils.atomic import write_text_atomic
 from course_utils.config import REPO_ROOT
 from course_utils.tools import colab
 from course_utils.tools.notebooks import NOTEBOOKS_DIR, chapter_info, list_notebooks
@@ -60,5 +61,5 @@ def update_readme(readme: Path = README, folder: Path = NOTEBOOKS_DIR) -> bool:
     new = render_readme(readme, folder)
     if new == readme.read_text(encoding="utf-8"):
         return False
-    readme.write_text(new, encoding="utf-8")
+    write_text_atomic(readme, new)
     return True

@@ -29,11 +29,13 @@ from course_utils.p3d.builtin.transforms.rotation_conversions import (
     rotation_6d_to_matrix,
     standardize_quaternion,
 )
+from course_utils.p3d.builtin.transforms.se3 import se3_exp_map, se3_log_map
 from course_utils.p3d.builtin.transforms.so3 import (
     acos_linear_extrapolation,
     hat,
     hat_inv,
     so3_exp_map,
+    so3_exponential_map,
     so3_log_map,
     so3_relative_angle,
     so3_rotation_angle,
@@ -72,7 +74,10 @@ __all__ = [
     "random_rotation",
     "random_rotations",
     "rotation_6d_to_matrix",
+    "se3_exp_map",
+    "se3_log_map",
     "so3_exp_map",
+    "so3_exponential_map",
     "so3_log_map",
     "so3_relative_angle",
     "so3_rotation_angle",

@@ -31,10 +31,13 @@ import math
 import torch
 
 from course_utils.p3d.builtin.common import unsupported
+from course_utils.p3d.builtin.renderer.limits import check_number, check_output_size
 from course_utils.p3d.builtin.renderer.mesh.clip import ClippedFaces, clip_faces
 from course_utils.p3d.builtin.renderer.pixels import parse_image_size, pixel_centres_ndc
 
 __all__ = ["rasterize_meshes"]
+# Also public in PyTorch3D's module (not re-exported by the renderer package):
+# ``barycentric_coordinates``, ``edge_function``.
 
 #: Candidate (face, pixel) pairs examined at once: bounds the memory of one chunk
 #: (about 150 bytes per pair at the peak) independently of mesh and image size.
@@ -56,6 +59,23 @@ def _barycentrics(px, py, x0, y0, x1, y1, x2, y2):
     w1 = _edge(px, py, x2, y2, x0, y0) / area
     w2 = _edge(px, py, x0, y0, x1, y1) / area
     return w0, w1, w2
+
+
+def edge_function(p: torch.Tensor, v0: torch.Tensor, v1: torch.Tensor) -> torch.Tensor:
+    """Twice the signed area of the 2D triangle ``(p, v0, v1)``; ``p, v0, v1``: ``(..., 2)``."""
+    return _edge(p[..., 0], p[..., 1], v0[..., 0], v0[..., 1], v1[..., 0], v1[..., 1])
+
+
+def barycentric_coordinates(
+    p: torch.Tensor, v0: torch.Tensor, v1: torch.Tensor, v2: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Barycentric coordinates ``(w0, w1, w2)`` of 2D point(s) ``p`` in triangle ``(v0, v1, v2)``.
+
+    All inputs ``(..., 2)``; each output ``(...)``. Points outside get a negative weight.
+    """
+    return _barycentrics(
+        p[..., 0], p[..., 1], v0[..., 0], v0[..., 1], v1[..., 0], v1[..., 1], v2[..., 0], v2[..., 1]
+    )
 
 
 def _perspective_correct(w0, w1, w2, z0, z1, z2):
@@ -304,8 +324,9 @@ def rasterize_meshes(
     """
     if not isinstance(faces_per_pixel, int) or faces_per_pixel < 1:
         raise ValueError(f"faces_per_pixel must be a positive int, got {faces_per_pixel!r}")
-    if blur_radius < 0:
-        raise ValueError(f"blur_radius must be >= 0, got {blur_radius}")
+    blur_radius = check_number("blur_radius", blur_radius, minimum=0.0)
+    if z_clip_value is not None:
+        z_clip_value = check_number("z_clip_value", z_clip_value, minimum=None)
     if bin_size is not None and not isinstance(bin_size, int):
         raise unsupported("bin_size", bin_size, "Use an int or None.")
     height, width = parse_image_size(image_size)
@@ -314,6 +335,13 @@ def rasterize_meshes(
     face_verts = verts[meshes.faces_packed()]  # (F, 3, 3), differentiable
     face_to_mesh = meshes.faces_packed_to_mesh_idx()
     device, dtype = verts.device, verts.dtype
+    # pix_to_face (int64) + zbuf + dists + 3 barycentrics per slot, checked before allocating.
+    check_output_size(
+        "rasterize_meshes",
+        (num_meshes, height, width, k),
+        8 + 5 * verts.element_size(),
+        "image_size or faces_per_pixel",
+    )
 
     clipped = ClippedFaces(face_verts, face_to_mesh)
     if z_clip_value is not None or cull_to_frustum:
