@@ -8,3 +8,6 @@ import os
 
 os.environ.setdefault("COURSE_FAST", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The course's thread policy (course_utils/threads.py), before anything imports torch: the
+# notebook kernels inherit it, and the tests stay fast when another job shares the cores.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

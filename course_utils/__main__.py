@@ -1,7 +1,7 @@
-"""``python -m course_utils``: see :mod:`course_utils.cli`."""
+"""``python -m course_utils``: see :mod:`course_utils.tools.cli`."""
 
 import sys
 
-from course_utils.cli import main
+from course_utils.tools.cli import main
 
 sys.exit(main())

@@ -26,6 +26,11 @@ DATA_DIR: Path = REPO_ROOT / "data"
 OUTPUT_DIR: Path = REPO_ROOT / "outputs"
 
 
+def cache_dir() -> Path:
+    """Where chapters cache generated data: ``$COURSE_CACHE_DIR`` or ``<repo>/.cache``."""
+    return Path(os.environ.get("COURSE_CACHE_DIR", DATA_DIR.parent / ".cache"))
+
+
 def get_device(prefer: str | None = None) -> torch.device:
     """Pick the fastest available device: CUDA, then Apple's MPS, then the CPU.
 

@@ -28,6 +28,19 @@ import torch
 
 __all__ = [
     "MultiViewData",
+    "angle_between",
+    "camera_step",
+    "look_from",
+    "soft_iou_loss",
+    "frame_slider",
+    "hard_masks",
+    "label",
+    "mask_overlay",
+    "plot_camera_paths",
+    "plot_gradient_panels",
+    "plot_pixel_alpha",
+    "sphere_uvs",
+    "to_plot",
     "load_target",
     "make_views",
     "normalize_mesh",
@@ -270,3 +283,300 @@ def silhouette_iou(mesh: Any, target: Any, cameras: Any, image_size: int = 128) 
     intersection = (a & b).flatten(1).sum(1).float()
     union = (a | b).flatten(1).sum(1).float()
     return torch.where(union > 0, intersection / union.clamp(min=1), torch.ones_like(union))
+
+
+# --- Pictures and plumbing of chapter 06 -------------------------------------------------
+# The notebook keeps the lesson (losses, fitting loops, the camera step); what only draws or
+# converts lives here, one hop away.
+
+
+def hard_masks(mesh: Any, cameras: Any, image_size: int) -> torch.Tensor:
+    """(V, S, S) 0/1 masks of one mesh seen by V cameras (hard rasterization, no gradient)."""
+    from course_utils.p3d import renderer
+
+    settings = renderer.RasterizationSettings(image_size=image_size)
+    with torch.no_grad():
+        fragments = renderer.MeshRasterizer(cameras=cameras, raster_settings=settings)(
+            mesh.extend(len(cameras))
+        )
+    return (fragments.pix_to_face[..., 0] >= 0).float()
+
+
+def mask_overlay(fit_mask: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:
+    """(S, S) 0/1 masks -> (S, S, 3) picture: white where both, red only target, blue only fit."""
+    fit_mask, target_mask = fit_mask.cpu().bool(), target_mask.cpu().bool()
+    picture = torch.zeros(*fit_mask.shape, 3)
+    picture[fit_mask & target_mask] = 1.0
+    picture[target_mask & ~fit_mask] = torch.tensor([0.9, 0.2, 0.2])
+    picture[fit_mask & ~target_mask] = torch.tensor([0.2, 0.4, 0.9])
+    return picture
+
+
+def label(picture: Any, text: str) -> Any:
+    """Write ``text`` in the top-left corner of an (H, W, 3) float picture; returns uint8."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from course_utils import rendering
+
+    image = Image.fromarray(rendering.to_uint8(torch.as_tensor(picture)[None].clamp(0, 1))[0])
+    ImageDraw.Draw(image).text((3, 2), text, fill=(0, 0, 0))
+    return np.asarray(image)
+
+
+def angle_between(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Angle in degrees between two (3,) directions."""
+    cosine = torch.dot(a, b) / (a.norm() * b.norm())
+    return math.degrees(math.acos(float(cosine.clamp(-1, 1))))
+
+
+def to_plot(points: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """World (x, y, z) -> matplotlib 3-D axes (x, -z, y), as ``plotting.plot_mesh`` draws."""
+    points = torch.as_tensor(points).detach().cpu().reshape(-1, 3)
+    return points[:, 0], -points[:, 2], points[:, 1]
+
+
+def sphere_uvs(
+    sphere_verts: torch.Tensor, faces: torch.Tensor, width: int, wrap: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Longitude/latitude UVs of a unit sphere, one UV per face corner.
+
+    Args:
+        sphere_verts: (V, 3) points on the unit sphere (+Y up).
+        faces: (F, 3) vertex indices.
+        width, wrap: the texture map is ``width + wrap`` columns wide; its last ``wrap``
+            columns repeat its first ones, so that faces straddling the 180° meridian
+            (whose corners get ``u`` beyond 1) interpolate across the seam, not the whole map.
+
+    Returns:
+        ``(3F, 2)`` verts_uvs in [0, 1] and ``(F, 3)`` faces_uvs for ``TexturesUV``. A corner
+        exactly at a pole takes the mean longitude of its face's other corners.
+    """
+    x, y, z = sphere_verts.unbind(dim=1)
+    u = (torch.atan2(x, z) / (2 * math.pi)) % 1.0  # (V,) longitude in [0, 1)
+    v = 0.5 + torch.asin(y.clamp(-1, 1)) / math.pi  # (V,) latitude, v = 1 at the top
+    corner_u, corner_v = u[faces], v[faces]  # (F, 3)
+    pole = y[faces].abs() > 1 - 1e-6
+    others = (corner_u * ~pole).sum(dim=1, keepdim=True) / (~pole).sum(dim=1, keepdim=True).clamp(
+        min=1
+    )
+    corner_u = torch.where(pole, others, corner_u)
+    straddles = (
+        corner_u.max(dim=1, keepdim=True).values - corner_u.min(dim=1, keepdim=True).values > 0.5
+    )
+    corner_u = torch.where(
+        straddles & (corner_u < 0.5), corner_u + 1.0, corner_u
+    )  # past the right edge
+    verts_uvs = torch.stack([corner_u * width / (width + wrap), corner_v], dim=-1).reshape(-1, 2)
+    faces_uvs = torch.arange(3 * len(faces), device=faces.device).reshape(-1, 3)
+    return verts_uvs, faces_uvs
+
+
+def plot_pixel_alpha(hard: torch.Tensor, row: int, col: int, moves: Any, curves: dict) -> Any:
+    """The watched pixel on the hard silhouette, and its alpha as the object slides."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [1, 2]})
+    axes[0].imshow(hard.cpu().numpy(), cmap="gray")
+    axes[0].plot(col, row, "r+", ms=14, mew=2)
+    axes[0].set(title="the pixel we watch (red)", xlabel="pixel column", ylabel="pixel row")
+    for sigma, values in curves.items():
+        name = "hard" if sigma is None else f"soft, σ = {sigma:g}"
+        axes[1].plot(moves, values, "o-" if sigma is None else "-", ms=3, label=name)
+    axes[1].set(xlabel="how far the mug moved to the right (pixels)", ylabel="alpha of the pixel")
+    axes[1].set_title("one pixel's alpha as the mug slides across it")
+    axes[1].legend()
+    fig.tight_layout()
+    return fig
+
+
+def _arrows(
+    ax: Any, verts: torch.Tensor, gradient: torch.Tensor, cameras: Any, image_size: int
+) -> None:
+    """-gradient of each vertex that has one, as an arrow in pixel coordinates."""
+    size = gradient.norm(dim=1)
+    if size.max() == 0:
+        ax.text(
+            0.5, 0.5, "every gradient is exactly 0", color="w", ha="center", transform=ax.transAxes
+        )
+        return
+    keep = size > 0.02 * size.max()
+    ahead = verts[keep] - 0.15 * gradient[keep] / size.max()  # a small move along -gradient
+    screen = ((image_size, image_size),)
+    start = cameras.transform_points_screen(verts[keep], image_size=screen)[:, :2].detach().cpu()
+    end = cameras.transform_points_screen(ahead, image_size=screen)[:, :2].detach().cpu()
+    ax.quiver(
+        start[:, 0],
+        start[:, 1],
+        end[:, 0] - start[:, 0],
+        end[:, 1] - start[:, 1],
+        color="yellow",
+        angles="xy",
+        scale_units="xy",
+        scale=1,
+        width=0.006,
+    )
+
+
+def plot_gradient_panels(
+    panels: dict, goal_alpha: torch.Tensor, verts: torch.Tensor, cameras: Any, image_size: int
+) -> Any:
+    """One column per setting: silhouette, d alpha / dx, and -d loss / d vertex as arrows.
+
+    Args:
+        panels: {name: (alpha (S, S), change (S, S), gradient (V, 3))}.
+        goal_alpha: (S, S) the target silhouette, outlined in red on the arrow row.
+        verts: (V, 3) the mesh's vertices; cameras: its one camera.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(3, len(panels), figsize=(3.5 * len(panels), 10.5), squeeze=False)
+    for i, (name, (alpha, change, gradient)) in enumerate(panels.items()):
+        axes[0, i].imshow(alpha.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        axes[0, i].set_title(f"{name}: silhouette")
+        limit = float(change.abs().max()) or 1.0
+        axes[1, i].imshow(
+            change.numpy(), cmap="RdBu", vmin=-limit, vmax=limit, interpolation="nearest"
+        )
+        axes[1, i].set_title(f"∂alpha/∂x (largest {limit:.0f})")
+        axes[2, i].imshow(alpha.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        axes[2, i].contour(goal_alpha.cpu().numpy(), levels=[0.5], colors="r", linewidths=1)
+        _arrows(axes[2, i], verts, gradient, cameras, image_size)
+        axes[2, i].set_title(f"-∂loss/∂vertex ({int((gradient.norm(dim=1) > 0).sum())} vertices)")
+    for ax in axes.flat:
+        ax.set_xlim(image_size * 0.45, image_size * 0.95)
+        ax.set_ylim(image_size * 0.8, image_size * 0.3)  # zoom on the handle (rows grow downwards)
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def plot_camera_paths(
+    mesh: Any, losses: dict, paths: dict, true_position: torch.Tensor, overlays: dict
+) -> Any:
+    """Loss curves, the cameras' paths around the mesh in 3-D, and silhouette overlays.
+
+    Args:
+        losses, paths: {run name: list of losses}, {run name: (steps + 1, 3) camera centres}.
+        true_position: (3,) the true camera centre (a black star).
+        overlays: {title: (S, S, 3) picture} shown side by side in the last panel.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from course_utils import plotting
+
+    fig = plt.figure(figsize=(13, 4.5))
+    ax = fig.add_subplot(1, 3, 1)
+    for name, values in losses.items():
+        ax.plot(values, label=name)
+    ax.set(
+        yscale="log",
+        xlabel="step",
+        ylabel="sum of squared differences",
+        title="camera fit: the loss",
+    )
+    ax.legend()
+    ax = fig.add_subplot(1, 3, 2, projection="3d", computed_zorder=False)
+    plotting.plot_mesh(mesh, ax=ax, azim=-40, elev=25, texture_faces=4000)
+    for (name, path), colour in zip(paths.items(), ["tab:blue", "tab:red"]):
+        ax.plot(*to_plot(path), color=colour, lw=2, label=name)
+        ax.scatter(*to_plot(path[0]), color=colour, marker="x", s=50, depthshade=False)
+        ax.scatter(*to_plot(path[-1]), color=colour, s=50, depthshade=False)
+    ax.scatter(
+        *to_plot(true_position), color="k", marker="*", s=120, depthshade=False, label="true camera"
+    )
+    ax.set(
+        xlim=(-3, 3),
+        ylim=(-3, 3),
+        zlim=(-3, 3),
+        title="the cameras' paths (x: start, dot: end)",
+    )
+    ax.set_box_aspect((1, 1, 1))
+    ax.legend(loc="upper left", fontsize=8)
+    ax = fig.add_subplot(1, 3, 3)
+    ax.imshow(np.concatenate([np.asarray(p) for p in overlays.values()], axis=1))
+    ax.set_title(" | ".join(overlays))
+    ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def frame_slider(frames: list, description: str = "frame") -> Any:
+    """Scrub through GIF frames with a slider; the last frame is also drawn as a static picture.
+
+    Args:
+        frames: (H, W, 3) uint8 pictures, e.g. a fit's progress frames.
+        description: the slider's label.
+
+    Returns:
+        An ipywidgets ``VBox`` (display it), or None where ipywidgets is missing. The static
+        picture keeps the fit's end visible on a page exported without its widgets.
+    """
+    import io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    height, width = frames[-1].shape[:2]
+    fig, ax = plt.subplots(figsize=(6, 6 * height / width + 0.4))
+    ax.imshow(frames[-1])
+    ax.set_title(f"the last {description}")
+    ax.set_axis_off()
+    plt.show()
+    try:
+        import ipywidgets as widgets
+    except ImportError:
+        return None
+
+    def png(picture: Any) -> bytes:
+        buffer = io.BytesIO()
+        Image.fromarray(picture).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    slider = widgets.IntSlider(
+        value=len(frames) - 1, min=0, max=len(frames) - 1, description=description
+    )
+    height, width = frames[0].shape[:2]
+    image = widgets.Image(value=png(frames[-1]), format="png", width=2 * width, height=2 * height)
+    slider.observe(
+        lambda change: setattr(image, "value", png(frames[change["new"]])), names="value"
+    )
+    return widgets.VBox([image, slider])
+
+
+def soft_iou_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The course's soft IoU loss (exercise 6.2): (N, H, W) silhouettes -> () 1 - mean IoU.
+
+    ``IoU_n = sum(p t) / sum(p + t - p t)`` over view n's pixels: differentiable, no thresholds.
+    """
+    intersection = (predicted * target).flatten(1).sum(dim=1)
+    union = (predicted + target - predicted * target).flatten(1).sum(dim=1)
+    return 1.0 - (intersection / union).mean()
+
+
+def look_from(position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(R (1, 3, 3), T (1, 3)) of a camera centred at the (3,) ``position``, looking at the origin.
+
+    ``T = -C @ R`` puts the centre at the view origin (row vectors: ``C @ R + T = 0``).
+    """
+    from course_utils.p3d import renderer
+
+    R = renderer.look_at_rotation(position[None])
+    return R, -position[None] @ R[0]
+
+
+def camera_step(
+    position: torch.Tensor, target: torch.Tensor, render_silhouette: Any, optimizer: Any
+) -> float:
+    """The course's camera step (exercise 6.3): one gradient step on the (3,) camera centre.
+
+    The loss is the sum over pixels of the squared difference between
+    ``render_silhouette(R, T)`` (H, W) and ``target`` (H, W); returns it (before the step).
+    """
+    optimizer.zero_grad()
+    R, T = look_from(position)
+    value = ((render_silhouette(R, T) - target) ** 2).sum()
+    value.backward()
+    optimizer.step()
+    return value.item()

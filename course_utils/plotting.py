@@ -195,3 +195,40 @@ def plot_pointcloud(
     if title:
         ax.set_title(title)
     return ax
+
+
+def plotly_cloud(
+    points: Any, colour_by: str = "y", title: str = "", max_points: int = 30_000, size: int = 2
+) -> Any:
+    """An interactive plotly ``Scatter3d`` figure of one point cloud (rotate it with the mouse).
+
+    Args:
+        points: ``(P, 3)`` tensor or array, course frame (+Y up).
+        colour_by: the axis (``"x"``, ``"y"``, ``"z"``) that sets the colour, for depth cues.
+        title: the figure's title.
+        max_points: at most this many points are drawn (an even subsample: browsers slow
+            down beyond a few tens of thousands).
+        size: marker size in pixels.
+
+    Returns:
+        A ``plotly.graph_objects.Figure`` (``fig.show()`` in a notebook).
+    """
+    import plotly.graph_objects as go
+
+    pts = np.asarray(points.detach().cpu() if hasattr(points, "detach") else points, dtype=float)
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise ValueError(f"points must be (P, 3), got {pts.shape}")
+    if len(pts) > max_points:
+        pts = pts[np.linspace(0, len(pts) - 1, max_points).astype(int)]
+    axis = "xyz".index(colour_by)
+    scatter = go.Scatter3d(
+        x=pts[:, 0], y=-pts[:, 2], z=pts[:, 1],  # (x, -z, y): a rotation to plotly's z-up
+        mode="markers",
+        marker={"size": size, "color": pts[:, axis], "colorscale": "Viridis"},
+    )  # fmt: skip
+    fig = go.Figure(scatter)
+    fig.update_layout(
+        title=title, height=450, margin={"l": 0, "r": 0, "t": 30, "b": 0},
+        scene={"aspectmode": "data", "xaxis_title": "x", "yaxis_title": "-z", "zaxis_title": "y"},
+    )  # fmt: skip
+    return fig

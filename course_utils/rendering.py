@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_utils.atomic import temporary_path
+
 DEFAULT_COLOUR = (0.75, 0.78, 0.85)
 
 
@@ -239,16 +241,48 @@ def save_gif(
         else np.asarray(f)
         for f in frames
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    iio.imwrite(path, np.stack(images), extension=".gif", duration=1000.0 / fps, loop=loop)
+    with temporary_path(path) as tmp:  # atomic: an old GIF survives a failed write
+        iio.imwrite(tmp, np.stack(images), extension=".gif", duration=1000.0 / fps, loop=loop)
     return path
 
 
-def show_gif(path: str | Path, width: int | None = None) -> Any:
-    """Display a GIF in a notebook (returns an ``IPython.display.Image``; make it the last line)."""
-    from IPython.display import Image
+class GifImage:
+    """An animated GIF shown by a notebook: the file's bytes inlined as base64.
 
-    return Image(data=Path(path).read_bytes(), format="gif", width=width)
+    The output carries ``image/gif`` and an HTML ``<img>`` with a ``data:`` URL: every
+    front end (JupyterLab, VS Code, Colab) shows one of them, and HTML exports
+    (``python -m course_utils run-notebooks``, ``jupyter nbconvert --to html``) keep the
+    HTML one, so the GIF plays there too. (``IPython.display.Image`` gives only
+    ``image/gif``, which nbconvert's HTML export drops, leaving the text
+    ``<IPython.core.display.Image object>``.)
+    """
+
+    def __init__(self, data: bytes, width: int | None = None, name: str = "") -> None:
+        if data[:6] not in (b"GIF87a", b"GIF89a"):
+            raise ValueError(f"{name or 'the data'} is not a GIF file (no GIF87a/GIF89a header)")
+        self.data, self.width, self.name = data, width, name
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        import base64
+        import html
+
+        encoded = base64.b64encode(self.data).decode("ascii")
+        size = f' width="{int(self.width)}"' if self.width else ""
+        alt = html.escape(self.name or "animation", quote=True)
+        tag = f'<img src="data:image/gif;base64,{encoded}"{size} alt="{alt}"/>'
+        data = {"image/gif": encoded, "text/html": tag, "text/plain": f"<GIF {self.name}>"}
+        metadata = {"image/gif": {"width": int(self.width)}} if self.width else {}
+        return data, metadata
+
+
+def show_gif(path: str | Path, width: int | None = None) -> GifImage:
+    """Display a GIF in a notebook (make it the last line of the cell).
+
+    Returns:
+        A :class:`GifImage`: it plays in the notebook and in its HTML export.
+    """
+    path = Path(path)
+    return GifImage(path.read_bytes(), width=width, name=path.name)
 
 
 def image_grid(

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_utils.atomic import write_bytes_atomic
 from course_utils.config import DATA_DIR
 
 #: The file in ``data/`` and its image size ``(H, W)``.
@@ -284,19 +285,19 @@ def _floor(device: torch.device, half: float = 1.0, y: float = -0.5, cells: int 
 def rgbd_scene(device: str | torch.device = "cpu") -> tuple[Any, Any]:
     """The scene of the RGB-D views: the mug and a half-size die on a checkered floor.
 
-    Built from the course's generators (:mod:`course_utils.assets`), not from ``data/``.
+    Built from the course's generators (:mod:`course_utils.asset_meshes`), not from ``data/``.
 
     Returns:
         ``(scene, objects)``: the whole scene as one mesh, and the mug and the die (the
         foreground) as one mesh. The scene's first faces are the objects', so a pixel
         sees the foreground when its ``pix_to_face`` is below ``objects``' face count.
     """
-    from course_utils import assets
+    from course_utils import asset_meshes
     from course_utils.p3d import structures
 
     device = torch.device(device)
-    mug = _placed(_textured(assets.build_mug(), device), 1.0, -30.0, (-0.3, 0.0, -0.1))
-    die = _placed(_textured(assets.build_die(), device), 0.5, 25.0, (0.55, -0.25, 0.35))
+    mug = _placed(_textured(asset_meshes.build_mug(), device), 1.0, -30.0, (-0.3, 0.0, -0.1))
+    die = _placed(_textured(asset_meshes.build_die(), device), 0.5, 25.0, (0.55, -0.25, 0.35))
     objects = structures.join_meshes_as_scene([mug, die])
     scene = structures.join_meshes_as_scene([mug, die, _floor(device)])
     return scene, objects
@@ -377,5 +378,5 @@ def write_rgbd(path: str | Path) -> Path:
     arrays = render_rgbd_views()
     buffer = _io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    path.write_bytes(buffer.getvalue())
+    write_bytes_atomic(path, buffer.getvalue())
     return path

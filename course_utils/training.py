@@ -36,8 +36,6 @@ containers — loading a checkpoint cannot run code)::
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -47,6 +45,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from course_utils.atomic import atomic_write
 from course_utils.config import get_device, seed_everything
 from course_utils.models.single_view import ModelConfig, SingleViewModel, build_model
 
@@ -70,7 +69,8 @@ CHECKPOINT_VERSION = 1
 #: File name of the checkpoint written after every epoch in the output folder.
 CHECKPOINT_NAME = "last.pt"
 #: Batch entries the losses use (moved to the device); the rest stays on the CPU.
-_TENSOR_KEYS = ("image", "voxels", "points", "normals", "mask", "category")
+_TENSOR_KEYS = ("image", "voxels", "points", "normals", "mask", "category", "depth",
+                "fixed_depth", "novel_depth")  # chapter 08's depth; chapter 07's targets
 
 
 class CheckpointError(ValueError):
@@ -150,18 +150,8 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     reads ``path`` sees the old checkpoint or the new one, never a partial file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "wb") as handle:
+        torch.save(state, handle)
     return path
 
 
@@ -201,6 +191,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     missing = {"model", "optimizer", "epoch", "history", "config"} - set(state)
     if missing:
         raise CheckpointError(f"{path} lacks {sorted(missing)}; it is incomplete")
+    if not isinstance(state["config"], dict) or not isinstance(
+        state["config"].get("data") or {}, dict
+    ):
+        raise CheckpointError(
+            f"{path}: its 'config' is not a mapping of the run's settings (found "
+            f"{type(state['config']).__name__}); it was not written by `train`"
+        )
     return state
 
 
@@ -269,6 +266,10 @@ def make_dataset(data: dict[str, Any], split: str, progress: bool = True) -> Dat
         raise ValueError(f'unknown dataset {source!r}; use "course" or "toy"')
     from course_utils.datasets import ShapeDataset
 
+    if data.get("targets") == "depth":  # chapter 08: the same views with rendered depth
+        from course_utils.depth import DepthViews
+
+        return DepthViews(make_dataset({**data, "targets": None}, split, progress), progress)
     return ShapeDataset(
         split=split, num_shapes=num_shapes, image_size=data.get("image_size"), seed=seed,
         views_per_shape=int(data.get("views_per_shape", 1)),
@@ -281,7 +282,8 @@ class InMemoryShapes:
 
     Reading 1,600 items from the disk cache takes seconds — every epoch. This keeps just
     ``image`` (as uint8: the renders are 8-bit anyway, 4x less memory), ``voxels`` (as
-    bool), ``points`` and ``category`` of every item, stacked (about 150 MB for 1,600
+    bool), ``points`` and ``category`` of every item (for chapter 08's depth items:
+    ``depth`` and ``mask`` instead of voxels and points), stacked (about 150 MB for 1,600
     shapes at 128²), and cuts batches from them by index.
 
     Args:
@@ -291,6 +293,8 @@ class InMemoryShapes:
     """
 
     KEYS = ("image", "voxels", "points", "category")
+    #: Kept (as float16: depths to ~1e-3) when the dataset has them (chapter 07's targets).
+    OPTIONAL_KEYS = ("fixed_depth", "novel_depth")
 
     def __init__(
         self,
@@ -307,12 +311,21 @@ class InMemoryShapes:
             shuffle=False,
             collate_fn=collate_fn or _default_collate(dataset),
         )
-        parts: dict[str, list[torch.Tensor]] = {key: [] for key in self.KEYS}
+        parts: dict[str, list[torch.Tensor]] = {}
         for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):
-            parts["image"].append((batch["image"].clamp(0, 1) * 255).round().to(torch.uint8))
-            parts["voxels"].append(batch["voxels"] > 0.5)
-            parts["points"].append(batch["points"].float())
-            parts["category"].append(batch["category"])
+            parts.setdefault("image", []).append(
+                (batch["image"].clamp(0, 1) * 255).round().to(torch.uint8)
+            )
+            for key in ("voxels", "mask"):  # kept as bool
+                if key in batch and (key != "mask" or "depth" in batch):
+                    parts.setdefault(key, []).append(batch[key] > 0.5)
+            for key in ("points", "depth"):  # chapter 08's depth items have no points
+                if key in batch:
+                    parts.setdefault(key, []).append(batch[key].float())
+            parts.setdefault("category", []).append(batch["category"])
+            for key in self.OPTIONAL_KEYS:
+                if key in batch:
+                    parts.setdefault(key, []).append(batch[key].half())
         self.tensors = {key: torch.cat(values) for key, values in parts.items()}
 
     def __len__(self) -> int:
@@ -320,13 +333,12 @@ class InMemoryShapes:
 
     def batch(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
         """The items at ``index`` as a batch (float images in [0, 1], float voxels)."""
-        t = self.tensors
-        return {
-            "image": t["image"][index].float() / 255.0,
-            "voxels": t["voxels"][index].float(),
-            "points": t["points"][index],
-            "category": t["category"][index],
-        }
+        out = {key: value[index] for key, value in self.tensors.items()}
+        out["image"] = out["image"].float() / 255.0
+        for key in ("voxels", "mask", *self.OPTIONAL_KEYS):
+            if key in out:
+                out[key] = out[key].float()
+        return out
 
     def batches(
         self, batch_size: int, generator: torch.Generator | None = None
@@ -463,6 +475,11 @@ def train(
         done = "finished" if start_epoch >= config.epochs else "time budget"
         return TrainResult(model=model, history=history, checkpoint=checkpoint, stopped=done)
 
+    prepare = getattr(getattr(model, "decoder", None), "prepare_data", None)
+    if prepare is not None:  # decoders whose loss needs extra targets (chapter 07's depths)
+        train_data = prepare(train_data, progress=progress)
+        if val_data is not None and len(val_data) > 0:  # type: ignore[arg-type]
+            val_data = prepare(val_data, progress=progress)
     collate = collate_fn or _default_collate(train_data)
     num_batches = math.ceil(len(train_data) / config.batch_size)  # type: ignore[arg-type]
     total_steps = max(config.epochs * num_batches, 1)

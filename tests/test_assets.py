@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from course_utils import assets
-from course_utils.cli import main as cli_main
 from course_utils.config import DATA_DIR
 from course_utils.p3d import io, renderer
+from course_utils.tools.cli import main as cli_main
 
 
 @pytest.fixture(scope="module")

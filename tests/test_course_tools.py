@@ -14,17 +14,18 @@ import nbformat
 import pytest
 import torch
 
-from course_utils import checks, colab, exercises, toc
-from course_utils.cli import main as cli_main
+from course_utils import checks
 from course_utils.config import REPO_ROOT
-from course_utils.notebooks import (
+from course_utils.tools import colab, exercises, toc
+from course_utils.tools.cli import main as cli_main
+from course_utils.tools.notebooks import (
     EXERCISES_DIR,
     NOTEBOOKS_DIR,
     chapter_info,
     list_notebooks,
     read_notebook,
 )
-from course_utils.runner import format_table, run_notebooks
+from course_utils.tools.runner import format_table, run_notebooks
 
 NOTEBOOKS = list_notebooks(NOTEBOOKS_DIR)
 
@@ -323,3 +324,29 @@ def test_cli_commands_exist(capsys):
     out = capsys.readouterr().out
     for command in ("doctor", "assets", "exercises", "toc", "colab", "run-notebooks"):
         assert command in out
+
+
+def test_html_export_keeps_every_gif(tmp_path):
+    """A GIF shown with ``show_gif`` plays in the HTML that run-notebooks writes."""
+    import base64
+
+    import imageio.v3 as iio
+    import numpy as np
+
+    frames = np.zeros((3, 8, 8, 3), dtype=np.uint8)
+    frames[:, 2:6, 2:6] = [[[[255, 0, 0]]], [[[0, 255, 0]]], [[[0, 0, 255]]]]
+    gif = tmp_path / "tiny.gif"
+    iio.imwrite(gif, frames, extension=".gif", duration=100, loop=0)
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    show = f"from course_utils.rendering import show_gif\nshow_gif({str(gif)!r}, width=64)"
+    write_notebook(folder / "00_gif.ipynb", show, show)
+    build = tmp_path / "build"
+    results = run_notebooks(folder=folder, build_dir=build, timeout=120, progress=False)
+    assert results[0].ok, results[0].error
+    html = (build / "html" / "00_gif.html").read_text(encoding="utf-8")
+    encoded = base64.b64encode(gif.read_bytes()).decode("ascii")
+    assert html.count(f'src="data:image/gif;base64,{encoded}"') == 2  # both GIFs, whole files
+    assert "IPython.core.display.Image object" not in html
+    executed = read_notebook(build / "notebooks" / "00_gif.ipynb")
+    assert executed.cells[0].outputs[0]["data"]["image/gif"] == encoded

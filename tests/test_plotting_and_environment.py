@@ -11,9 +11,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from course_utils import assets, environment, plotting  # noqa: E402
-from course_utils.cli import main as cli_main  # noqa: E402
+from course_utils import assets, plotting  # noqa: E402
 from course_utils.p3d import utils  # noqa: E402
+from course_utils.tools import environment  # noqa: E402
+from course_utils.tools.cli import main as cli_main  # noqa: E402
 
 
 def test_textured_triangles_take_colours_from_the_texture():

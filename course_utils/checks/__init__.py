@@ -18,12 +18,20 @@ from course_utils.checks import (
     chapter04,
     chapter05,
     chapter06,
+    chapter07,
+    chapter08,
+    chapter09,
+    chapter10,
 )
+from course_utils.checks._core import yours_or_library
 
-_CHAPTERS = (chapter00, chapter01, chapter02, chapter03, chapter04, chapter05, chapter06)
+_CHAPTERS = (
+    chapter00, chapter01, chapter02, chapter03, chapter04, chapter05, chapter06, chapter07,
+    chapter08, chapter09, chapter10,
+)
 
 #: every check, by name (the tests run each against its solution and its stub)
 CHECKS = {name: getattr(module, name) for module in _CHAPTERS for name in module.__all__}
 
 globals().update(CHECKS)
-__all__ = sorted(CHECKS)
+__all__ = [*sorted(CHECKS), "yours_or_library"]

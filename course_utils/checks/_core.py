@@ -92,3 +92,23 @@ def expect_close(
             f"{expected.flatten()[worst].item():.5g}, got {got.flatten()[worst].item():.5g}",
             hint,
         )
+
+
+def yours_or_library(passed: bool, yours: Any, library: Any, name: str) -> Any:
+    """The function the cells after an exercise use: the learner's once its check passed.
+
+    Args:
+        passed: what the exercise's check returned.
+        yours: the learner's function (or a small wrapper around it).
+        library: the course's own version, with the same signature.
+        name: the exercise function's name, for the message.
+
+    Returns:
+        ``yours`` when ``passed``, else ``library`` — so that a notebook whose exercise is not
+        done yet still runs, and a solved exercise drives the rest of the chapter.
+    """
+    if passed:
+        print(f"   The cells below use your `{name}`.")
+        return yours
+    print(f"   Until your `{name}` passes, the cells below use the course's version.")
+    return library

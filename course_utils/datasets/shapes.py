@@ -27,7 +27,7 @@ box centre at the origin) with a bounding-box diagonal of 1, so inside [-0.5, 0.
 category: in each category, a seeded permutation puts 80 % of the shapes in ``"train"``,
 10 % in ``"val"`` and 10 % in ``"test"`` (``splits=`` changes the fractions).
 
-**Cache layout** (under ``environment.cache_dir() / "shapes"``, i.e. ``$COURSE_CACHE_DIR``
+**Cache layout** (under ``config.cache_dir() / "shapes"``, i.e. ``$COURSE_CACHE_DIR``
 or ``<repo>/.cache``)::
 
     shapes/<key>/shape_00000.npz ... shape_01999.npz   one compressed file per shape
@@ -70,6 +70,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from course_utils.atomic import atomic_write, write_text_atomic
 from course_utils.datasets.categories import CATEGORIES
 from course_utils.datasets.generate import (
     CAMERA_DIST,
@@ -199,9 +200,7 @@ def _file_name(k: int) -> str:
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=1))
 
 
 def _save_shape(folder: Path, shape: dict[str, np.ndarray]) -> tuple[str, int]:
@@ -212,10 +211,8 @@ def _save_shape(folder: Path, shape: dict[str, np.ndarray]) -> tuple[str, int]:
     arrays["masks"] = np.packbits(shape["masks"].reshape(-1))
     arrays["faces"] = shape["faces"].astype(np.int32)
     arrays["vert_parts"] = shape["vert_parts"].astype(np.uint8)
-    tmp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
-    with open(tmp, "wb") as handle:  # compressed: a third of the size, ~4 ms per shape
+    with atomic_write(folder / name, "wb") as handle:  # compressed: a third of the size
         np.savez_compressed(handle, **arrays)
-    os.replace(tmp, folder / name)
     return name, (folder / name).stat().st_size
 
 
@@ -315,7 +312,7 @@ class ShapeDataset(Dataset):
         seed: the dataset seed: same seed and arguments, identical data.
         categories: names to use (default: all of :data:`CATEGORIES`); labels stay the
             indices into :data:`CATEGORIES`.
-        cache_dir: cache root (default ``environment.cache_dir() / "shapes"``).
+        cache_dir: cache root (default ``config.cache_dir() / "shapes"``).
         splits: (train, val, test) fractions.
         progress: show a progress bar while generating.
         regenerate: ignore an existing cache and generate again.
@@ -367,7 +364,7 @@ class ShapeDataset(Dataset):
         self.views_per_shape = int(views_per_shape)
         self.image_size = image_size
         if cache_dir is None:
-            from course_utils.environment import cache_dir as course_cache_dir
+            from course_utils.config import cache_dir as course_cache_dir
 
             root = course_cache_dir() / "shapes"
         else:

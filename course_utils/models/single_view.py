@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from course_utils.models import losses
+import course_utils.models.losses as losses  # the submodule, not the package: no circle
 from course_utils.models.decoders import (
     ImplicitDecoder,
     MeshDecoder,
@@ -31,6 +31,7 @@ from course_utils.models.decoders import (
     VoxelMLPDecoder,
 )
 from course_utils.models.encoders import ConvEncoder, ResNet18Encoder
+from course_utils.models.projection_decoder import ProjectionDecoder, projection_loss
 
 __all__ = ["DECODERS", "KINDS", "LossConfig", "ModelConfig", "SingleViewModel", "build_model"]
 
@@ -41,8 +42,9 @@ DECODERS: dict[str, type[nn.Module]] = {
     "points": PointDecoder,
     "mesh": MeshDecoder,
     "implicit": ImplicitDecoder,
+    "projections": ProjectionDecoder,  # chapter 07
 }
-KINDS = ("voxels", "points", "mesh", "implicit")
+KINDS = ("voxels", "points", "mesh", "implicit", "projections")
 ENCODERS = ("conv", "resnet18")
 
 
@@ -58,6 +60,9 @@ class LossConfig:
         w_laplacian, w_edge, w_normal: mesh: regulariser weights (chamfer has weight 1).
         num_uniform, num_near, sigma: implicit: query points per shape uniform in the
             box and near the surface, and the noise of the near ones.
+        novel_per_step, upsample, w_novel: projections (chapter 07): novel views
+            pseudo-rendered per step, the pseudo-renderer's upsampling factor U, and the
+            weight of the novel-view terms.
     """
 
     pos_weight: float = 2.0
@@ -69,6 +74,9 @@ class LossConfig:
     num_uniform: int = 512
     num_near: int = 512
     sigma: float = 0.02
+    novel_per_step: int = 2
+    upsample: int = 2
+    w_novel: float = 1.0
 
 
 @dataclass
@@ -142,6 +150,14 @@ def build_model(
         data = config.to_dict()
         data.update(overrides)
         config = ModelConfig.from_dict(data)
+    if config.decoder == "depth":  # chapter 08: a per-pixel depth network, not a 3D decoder
+        from course_utils.models.depth import DepthNet
+
+        net = DepthNet(
+            input_size=config.input_size, **config.encoder_options, **config.decoder_options
+        )
+        net.config = config
+        return net  # type: ignore[return-value]
     if config.decoder not in DECODERS:
         raise ValueError(f"unknown decoder {config.decoder!r}; choose one of {', '.join(DECODERS)}")
     if config.encoder == "conv":
@@ -237,6 +253,13 @@ class SingleViewModel(nn.Module):
         cfg = self.loss_config
         images = batch["image"]
         latent = self.encode(images)
+        if self.kind == "projections":
+            total, parts = projection_loss(
+                self.decoder, self.decoder(latent), batch["fixed_depth"], batch["novel_depth"],
+                novel_per_step=cfg.novel_per_step, upsample=cfg.upsample, w_novel=cfg.w_novel,
+                generator=generator,
+            )  # fmt: skip
+            return total, {name: float(v.detach()) for name, v in parts.items()}
         if self.kind == "voxels":
             value = losses.voxel_bce_loss(self.decoder(latent), batch["voxels"], cfg.pos_weight)
             return value, {"bce": float(value.detach())}

@@ -103,6 +103,26 @@ def read_source_bytes(f: PathOrFile) -> bytes:
     return bytes(data)
 
 
+def decode_text(data: bytes) -> str:
+    """Decode the bytes of a text mesh file (OBJ, MTL) the way editors write them.
+
+    A byte-order mark chooses the encoding (UTF-8, UTF-16 little/big-endian) and is
+    dropped, so it never sticks to the first statement (``"\\ufeffv 1 2 3"`` would be an
+    unknown keyword and silently lose the first vertex). Without a mark the bytes are read
+    as UTF-8, and when they are not valid UTF-8 as Latin-1 (every byte is a character
+    there, so an old file with accented material or texture names still reads the way its
+    author wrote it).
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 def base_folder(f: PathOrFile) -> Path:
     """The folder in which files referenced by ``f`` (materials, textures) are looked up.
 

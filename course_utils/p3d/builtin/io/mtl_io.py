@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from course_utils.p3d.builtin.common import Device, make_device, unsupported
-from course_utils.p3d.builtin.io.errors import MeshFileError, contained, is_number
+from course_utils.p3d.builtin.io.errors import MeshFileError, contained, decode_text, is_number
 
 #: material name -> {"ambient_color": (3,), "diffuse_color": (3,), "specular_color": (3,),
 #: "shininess": (1,)} (only the keys present in the file).
@@ -212,15 +212,61 @@ def parse_mtl(
     return properties, texture_files
 
 
+#: Default most pixels a texture image may have (8192 x 8192, a 0.8 GB float32 tensor);
+#: ``COURSE_MAX_TEXTURE_PIXELS`` overrides it.
+DEFAULT_MAX_TEXTURE_PIXELS = 8192 * 8192
+
+
+def max_texture_pixels() -> int:
+    """The texture pixel budget: ``$COURSE_MAX_TEXTURE_PIXELS`` or 8192 x 8192."""
+    value = os.environ.get("COURSE_MAX_TEXTURE_PIXELS", "")
+    try:
+        return int(value) if value.strip() else DEFAULT_MAX_TEXTURE_PIXELS
+    except ValueError:
+        raise ValueError(
+            f"COURSE_MAX_TEXTURE_PIXELS={value!r} is not a whole number of pixels"
+        ) from None
+
+
 def read_texture_image(path: Path) -> torch.Tensor:
     """Read an image file as an ``(H, W, 3)`` float32 RGB tensor with values in [0, 1].
 
     Grey or RGBA images are converted to RGB (alpha is dropped, as in PyTorch3D).
+
+    Raises:
+        ValueError: the image cannot be decoded, or it has more pixels than the texture
+            budget (:func:`max_texture_pixels`, 8192 x 8192 unless
+            ``COURSE_MAX_TEXTURE_PIXELS`` says otherwise). The size is read from the
+            header before any pixel is decoded, so a small file that would decode to a
+            huge image (a "decompression bomb") costs nothing. Callers that load meshes
+            turn this into a warning and load the mesh without that texture.
     """
     from PIL import Image
 
-    with Image.open(path) as image:
-        array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    budget = max_texture_pixels()
+    try:
+        with warnings.catch_warnings():
+            # PIL's own bomb warning: our budget below is stricter and says more.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > budget:
+                    raise ValueError(
+                        f"the image is {width} x {height} = {width * height:,} pixels, more "
+                        f"than the texture budget of {budget:,} pixels "
+                        "(set COURSE_MAX_TEXTURE_PIXELS to allow more)"
+                    )
+                array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    except Image.DecompressionBombError as error:
+        raise ValueError(
+            f"the image is larger than {budget:,} pixels, the texture budget, and large "
+            f"enough for PIL to refuse it as a possible decompression bomb ({error}) "
+            "(set COURSE_MAX_TEXTURE_PIXELS to allow more)"
+        ) from None
+    except (OSError, ValueError):
+        raise
+    except Exception as error:  # PIL's decoders raise many types on corrupt data
+        raise ValueError(f"the image is corrupt ({type(error).__name__}: {error})") from None
     return torch.from_numpy(array)
 
 
@@ -305,7 +351,7 @@ def load_materials(
                 stacklevel=_STACKLEVEL,
             )
             continue
-        text = resolved.read_bytes().decode("utf-8", errors="replace")
+        text = decode_text(resolved.read_bytes())
         try:
             props, textures = parse_mtl(text, mtl_path, device)
         except MeshFileError as error:
@@ -375,8 +421,7 @@ def load_materials(
         except (OSError, ValueError) as error:
             warnings.warn(
                 f"texture image {os.fspath(found)!r} of material {name!r} (used by "
-                f"{obj_path}) could not be read as an image ({error}); the material has "
-                "no texture",
+                f"{obj_path}) is not loaded: {error}; the material has no texture",
                 UserWarning,
                 stacklevel=_STACKLEVEL,
             )

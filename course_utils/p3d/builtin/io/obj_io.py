@@ -28,7 +28,9 @@ texture_atlas)``. Reading errors name the file, the line number and the line's t
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import warnings
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
@@ -38,11 +40,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_utils.atomic import atomic_write, temporary_path
 from course_utils.p3d.builtin.common import Device, make_device, unsupported
 from course_utils.p3d.builtin.io.errors import (
     MeshFileError,
     PathOrFile,
     base_folder,
+    decode_text,
     describe_source,
     is_number,
     is_path,
@@ -58,6 +62,7 @@ _Aux = namedtuple("Properties", "normals verts_uvs material_colors texture_image
 _STACKLEVEL = 3
 _PLURAL = {"vertex": "vertices", "texture coordinate": "texture coordinates", "normal": "normals"}
 _FACE_FORMS = "'v', 'v/vt', 'v//vn' or 'v/vt/vn' with whole numbers"
+_MAX_INDEX = 2**62
 
 
 class _ObjContent:
@@ -158,6 +163,14 @@ def _resolve_index(
             number,
             line,
         ) from None
+    if abs(value) > _MAX_INDEX:  # no mesh has that many elements; int64 arrays would overflow
+        raise MeshFileError(
+            path,
+            f"face corner {corner!r} uses index {value}, larger than any mesh can have "
+            f"(at most {_MAX_INDEX}); expected {_FACE_FORMS}",
+            number,
+            line,
+        )
     if value > 0:
         return value - 1
     if value < 0:
@@ -330,7 +343,7 @@ def _load_obj_source(
     data = read_source_bytes(f)
     if not data:
         raise MeshFileError(path, "the file is empty (0 bytes); expected an OBJ mesh")
-    text = data.decode("utf-8", errors="replace")
+    text = decode_text(data)  # a byte-order mark must not hide the first statement
     content = _parse_obj(text, path)
     if not content.verts:
         raise MeshFileError(
@@ -465,7 +478,13 @@ def load_obj(
         NotImplementedError: ``create_texture_atlas=True`` or a ``path_manager``.
 
     A missing or out-of-folder material file or texture image gives a ``UserWarning`` and
-    the mesh loads without it.
+    the mesh loads without it. So does a texture image that cannot be decoded or that has
+    more pixels than the texture budget (8192 x 8192, or ``$COURSE_MAX_TEXTURE_PIXELS``;
+    "decompression bombs" are caught from the image header before decoding): the warning
+    names the image and the mesh, and that material loads **untextured** (not downscaled).
+
+    Text encodings: a byte-order mark (UTF-8 or UTF-16) is honoured and dropped; files
+    without one are read as UTF-8, or as Latin-1 when they are not valid UTF-8.
     """
     _check_load_arguments(create_texture_atlas, texture_wrap, path_manager)
     f = local_path(f, path_manager)
@@ -552,13 +571,45 @@ def _check_matrix(name: str, value: torch.Tensor | None, cols: int, what: str) -
 
 
 def _write_text(f: PathOrFile, text: str) -> None:
+    """Write ``text`` to a path atomically, or to the caller's open file object."""
     if is_path(f):
-        Path(os.fspath(f)).write_text(text)  # type: ignore[arg-type]
+        with atomic_write(os.fspath(f), "w", encoding="utf-8") as handle:  # type: ignore[arg-type]
+            handle.write(text)
         return
     try:
         f.write(text)  # type: ignore[union-attr]
     except TypeError:
         f.write(text.encode("utf-8"))  # type: ignore[union-attr]
+
+
+def _names_in(path: Path, keyword: str) -> set[str]:
+    """The file names given after ``keyword`` (``mtllib``/``map_Kd``) in a text file."""
+    try:
+        text = decode_text(path.read_bytes())
+    except OSError:
+        return set()
+    pattern = re.compile(rf"^\s*{keyword}\s+(.+?)\s*$", re.MULTILINE)
+    return {match.group(1) for match in pattern.finditer(text)}
+
+
+def _check_companions(obj_path: Path) -> None:
+    """Refuse to replace a ``<stem>.mtl``/``<stem>.png`` that is not this OBJ's own.
+
+    A textured save writes ``<stem>.mtl`` and ``<stem>.png`` beside the OBJ. An existing
+    file of that name is replaced only when it is a companion of the OBJ being replaced:
+    the existing OBJ names the MTL in its ``mtllib`` line, and that MTL names the PNG in a
+    ``map_Kd`` line. Anything else is somebody's own file: raise rather than destroy it.
+    """
+    mtl, png = obj_path.with_suffix(".mtl"), obj_path.with_suffix(".png")
+    own_mtl = obj_path.is_file() and mtl.name in _names_in(obj_path, "mtllib")
+    own_png = own_mtl and mtl.is_file() and png.name in _names_in(mtl, "map_Kd")
+    for companion, own in ((mtl, own_mtl), (png, own_png)):
+        if companion.exists() and not own:
+            raise FileExistsError(
+                f"{os.fspath(companion)!r} already exists and is not the material/texture "
+                f"file of {os.fspath(obj_path)!r}; saving a textured OBJ there would replace "
+                "it. Move or delete it, or save the OBJ under another name."
+            )
 
 
 def save_obj(
@@ -592,9 +643,17 @@ def save_obj(
         faces_uvs: ``(F, 3)`` 0-based indices into ``verts_uvs``.
         texture_map: ``(H, W, 3)`` image with values in [0, 1] (row 0 is the top).
 
+    Every file is written atomically (a temporary file in the same folder, fsynced, then
+    moved over the target): a save that fails half-way (full disk, exception) leaves the
+    previous files byte-identical.
+
     Raises:
         ValueError: a tensor has the wrong shape, ``normals`` and ``faces_normals_idx`` are
             not given together, or the OBJ's own name ends in ``.png``/``.mtl``.
+        FileExistsError: a textured save would replace a ``<stem>.mtl`` or ``<stem>.png``
+            that is not the companion of this OBJ (the existing OBJ's ``mtllib`` line names
+            the MTL, whose ``map_Kd`` line names the PNG). Re-saving a textured OBJ over
+            itself replaces its own MTL and PNG; nothing else is replaced silently.
     """
     f = local_path(f, path_manager)
     _check_matrix("verts", verts, 3, "num_verts")
@@ -676,21 +735,31 @@ def save_obj(
         stacked = np.stack(columns, axis=-1).reshape(len(faces_np), -1)
         parts.append("".join(line % tuple(row) for row in stacked.tolist()))
     # PyTorch3D's layout: no newline after the last line.
-    _write_text(f, "".join(parts).removesuffix("\n"))
+    text = "".join(parts).removesuffix("\n")
+    if not save_texture:
+        _write_text(f, text)
+        return
 
-    if save_texture:
-        assert output_path is not None and texture_map is not None
-        from PIL import Image
+    assert output_path is not None and texture_map is not None
+    from PIL import Image
 
-        image = texture_map.detach().cpu().float().numpy()
-        image = np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
-        Image.fromarray(image).save(output_path.with_suffix(".png"))
-        output_path.with_suffix(".mtl").write_text(
+    _check_companions(output_path)
+    image = texture_map.detach().cpu().float().numpy()
+    image = np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
+    # All three files are written to temporary files first and only then moved into place
+    # (OBJ first, then MTL, then PNG): a failure while writing any of them changes none.
+    with contextlib.ExitStack() as stack:
+        png_tmp = stack.enter_context(temporary_path(output_path.with_suffix(".png")))
+        mtl_tmp = stack.enter_context(temporary_path(output_path.with_suffix(".mtl")))
+        Image.fromarray(image).save(png_tmp, format="PNG")
+        mtl_tmp.write_text(
             "newmtl mesh\n"
             f"map_Kd {output_path.stem}.png\n"
             "# white ambient and diffuse, no specular: the texture image gives the colour\n"
             "Ka 1.000 1.000 1.000  # white\n"
             "Kd 1.000 1.000 1.000  # white\n"
             "Ks 0.000 0.000 0.000  # black\n"
-            "Ns 10.0\n"
+            "Ns 10.0\n",
+            encoding="utf-8",
         )
+        _write_text(f, text)

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_utils.atomic import atomic_write
 from course_utils.p3d.builtin.io.errors import (
     MeshFileError,
     PathOrFile,
@@ -634,6 +635,8 @@ def _load_ply(f: PathOrFile) -> _PlyData:
     """Read a PLY file into vertices, faces, vertex colours and normals (CPU tensors)."""
     path = describe_source(f)
     data = read_source_bytes(f)
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark before "ply"
+        data = data[3:]
     if not data:
         raise MeshFileError(path, "the file is empty (0 bytes); expected a PLY file")
     header = _parse_header(data, path)
@@ -785,7 +788,8 @@ def _save_ply(
 
     payload = b"".join(chunks)
     if is_path(f):
-        with open(os.fspath(f), "wb") as out:  # type: ignore[arg-type]
+        # Atomically: a failed write (full disk) leaves the previous file byte-identical.
+        with atomic_write(os.fspath(f), "wb") as out:  # type: ignore[arg-type]
             out.write(payload)
         return
     try:
@@ -815,6 +819,9 @@ def save_ply(
         ascii: write the ASCII format instead of binary (little-endian).
         decimal_places: digits after the decimal point in ASCII files (default 6).
         path_manager: None, or an ``iopath`` ``PathManager`` for local paths.
+
+    A path is written atomically (temporary file in the same folder, fsync, os.replace):
+    a save that fails half-way leaves the previous file byte-identical.
 
     Raises:
         ValueError: a tensor has the wrong shape.

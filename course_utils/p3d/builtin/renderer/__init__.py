@@ -15,6 +15,7 @@ module                      what it holds
 ``mesh.shading``, ``shader``  Phong, Gouraud and flat shading; the shaders built on them
 ``mesh.renderer``           ``MeshRenderer``, ``MeshRendererWithFragments``
 ``points.*``                point rasterizer, compositors, ``PointsRenderer``
+``implicit.*``              raysamplers, raymarchers, ``ImplicitRenderer``, ``VolumeRenderer``
 ==========================  ==================================================================
 """
 
@@ -24,6 +25,7 @@ from course_utils.p3d.builtin.renderer import (
     cameras,
     compositing,
     fisheyecameras,
+    implicit,
     lighting,
     look_at,
     materials,
@@ -46,6 +48,7 @@ _MODULES = (
     splatter_blend,
     mesh,
     points,
+    implicit,
 )
 
 __all__ = sorted({name for module in _MODULES for name in module.__all__})

@@ -1,4 +1,4 @@
-"""Built-in ``pytorch3d.structures``: batches of meshes and point clouds."""
+"""Built-in ``pytorch3d.structures``: batches of meshes, point clouds and volumes."""
 
 from course_utils.p3d.builtin.structures import utils as utils
 from course_utils.p3d.builtin.structures.meshes import (
@@ -18,8 +18,10 @@ from course_utils.p3d.builtin.structures.utils import (
     padded_to_list,
     padded_to_packed,
 )
+from course_utils.p3d.builtin.structures.volumes import Volumes
 
 __all__ = [
+    "Volumes",
     "Meshes",
     "Pointclouds",
     "join_meshes_as_batch",

@@ -31,6 +31,7 @@ import math
 import torch
 
 from course_utils.p3d.builtin.common import unsupported
+from course_utils.p3d.builtin.renderer.limits import check_number, check_output_size
 from course_utils.p3d.builtin.renderer.mesh.clip import ClippedFaces, clip_faces
 from course_utils.p3d.builtin.renderer.pixels import parse_image_size, pixel_centres_ndc
 
@@ -323,8 +324,9 @@ def rasterize_meshes(
     """
     if not isinstance(faces_per_pixel, int) or faces_per_pixel < 1:
         raise ValueError(f"faces_per_pixel must be a positive int, got {faces_per_pixel!r}")
-    if blur_radius < 0:
-        raise ValueError(f"blur_radius must be >= 0, got {blur_radius}")
+    blur_radius = check_number("blur_radius", blur_radius, minimum=0.0)
+    if z_clip_value is not None:
+        z_clip_value = check_number("z_clip_value", z_clip_value, minimum=None)
     if bin_size is not None and not isinstance(bin_size, int):
         raise unsupported("bin_size", bin_size, "Use an int or None.")
     height, width = parse_image_size(image_size)
@@ -333,6 +335,13 @@ def rasterize_meshes(
     face_verts = verts[meshes.faces_packed()]  # (F, 3, 3), differentiable
     face_to_mesh = meshes.faces_packed_to_mesh_idx()
     device, dtype = verts.device, verts.dtype
+    # pix_to_face (int64) + zbuf + dists + 3 barycentrics per slot, checked before allocating.
+    check_output_size(
+        "rasterize_meshes",
+        (num_meshes, height, width, k),
+        8 + 5 * verts.element_size(),
+        "image_size or faces_per_pixel",
+    )
 
     clipped = ClippedFaces(face_verts, face_to_mesh)
     if z_clip_value is not None or cull_to_frustum:

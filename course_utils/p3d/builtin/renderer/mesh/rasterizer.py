@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from course_utils.p3d.builtin.renderer.limits import check_number
 from course_utils.p3d.builtin.renderer.mesh.rasterize_meshes import rasterize_meshes
 from course_utils.p3d.builtin.renderer.projection import ndc_with_view_depth
 
@@ -70,6 +71,11 @@ class RasterizationSettings:
         z_clip_value: clip faces at this view depth (default: ``znear / 2`` of perspective
             cameras), so faces crossing behind the camera are cut, not distorted.
         cull_to_frustum: drop faces entirely outside the view frustum.
+
+    As in PyTorch3D the values are not checked here but when rasterizing: then a NaN,
+    infinite or negative ``blur_radius`` (or a non-finite ``z_clip_value``) raises a
+    ``ValueError`` naming it, and so does an output of ``N x H x W x faces_per_pixel``
+    slots above the memory budget (4 GiB; ``COURSE_MAX_RASTER_BYTES``, see ``limits.py``).
     """
 
     image_size: int | tuple[int, int] = 256
@@ -135,6 +141,9 @@ class MeshRasterizer(nn.Module):
         """Rasterize ``meshes_world``; ``kwargs`` may override ``cameras``/``raster_settings``."""
         settings = kwargs.get("raster_settings", self.raster_settings)
         cameras = kwargs.get("cameras", self.cameras)
+        check_number("blur_radius", settings.blur_radius, minimum=0.0)  # NaN, inf, < 0
+        if settings.z_clip_value is not None:
+            check_number("z_clip_value", settings.z_clip_value, minimum=None)
         meshes_proj = self.transform(
             meshes_world, **{k: v for k, v in kwargs.items() if k != "raster_settings"}
         )

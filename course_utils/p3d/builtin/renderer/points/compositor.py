@@ -34,6 +34,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from course_utils.p3d.builtin.renderer.limits import check_output_size
+
 __all__ = [
     "AlphaCompositor",
     "NormWeightedCompositor",
@@ -80,6 +82,14 @@ def _layers(
         got = tuple(pt_clds.shape) if torch.is_tensor(pt_clds) else type(pt_clds).__name__
         raise ValueError(f"{function}: pt_clds must be packed features (C, P); got {got}")
     n_points = pt_clds.shape[1]
+    # idx (int64) + mask + weight + C features per slot, checked before allocating.
+    n, k, h, w = pointsidx.shape
+    check_output_size(
+        function,
+        (n, h, w, k),
+        9 + (pt_clds.shape[0] + 1) * pt_clds.element_size(),
+        "the image size or points_per_pixel",
+    )
     if pointsidx.numel() and int(pointsidx.max()) >= n_points:
         raise ValueError(
             f"{function}: pointsidx refers to point {int(pointsidx.max())} but pt_clds has "

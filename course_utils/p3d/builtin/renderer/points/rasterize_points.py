@@ -42,6 +42,7 @@ from typing import Any
 
 import torch
 
+from course_utils.p3d.builtin.renderer.limits import check_number, check_output_size
 from course_utils.p3d.builtin.renderer.pixels import parse_image_size, pixel_centres_ndc
 
 __all__ = ["rasterize_points"]
@@ -92,8 +93,17 @@ def _format_radius(radius: Any, pointclouds: Any) -> torch.Tensor:
                 f"(or (P,) for one cloud); got shape {tuple(radius.shape)}"
             )
         radius = radius.to(device=points.device, dtype=points.dtype)
-        return radius.reshape(-1)[pointclouds.padded_to_packed_idx()]
+        packed = radius.reshape(-1)[pointclouds.padded_to_packed_idx()]
+        bad = ~torch.isfinite(packed.detach()) | (packed.detach() < 0)
+        if bool(bad.any()):
+            first = float(packed[bad.nonzero()[0, 0]])
+            raise ValueError(
+                f"radius must be finite and >= 0 for every point; {int(bad.sum())} are not "
+                f"(e.g. {first:g})"
+            )
+        return packed
     if isinstance(radius, (int, float)) and not isinstance(radius, bool):
+        radius = check_number("radius", radius, minimum=0.0)  # NaN, inf, < 0: ValueError
         return torch.full(
             (points.shape[0],), float(radius), dtype=points.dtype, device=points.device
         )
@@ -106,8 +116,8 @@ def _check_counts(
     """Validate K and the (output-neutral) binning arguments; return K."""
     if isinstance(points_per_pixel, bool) or not isinstance(points_per_pixel, int):
         raise ValueError(f"points_per_pixel must be an int; got {points_per_pixel!r}")
-    if points_per_pixel < 0:
-        raise ValueError(f"points_per_pixel must be >= 0; got {points_per_pixel}")
+    if points_per_pixel < 1:  # 0 would silently give an empty (black) image
+        raise ValueError(f"points_per_pixel must be >= 1; got {points_per_pixel}")
     if bin_size is not None:
         if isinstance(bin_size, bool) or not isinstance(bin_size, int) or bin_size < 0:
             raise ValueError(f"bin_size must be None or an int >= 0; got {bin_size!r}")
@@ -389,6 +399,13 @@ def rasterize_points(
         raise ValueError(f"rasterize_points: points must be floating point; got {points.dtype}")
     radii = _format_radius(radius, pointclouds)
     n_clouds = len(pointclouds)
+    # idx (int64, then int32) + zbuf + dists per slot, checked before allocating.
+    check_output_size(
+        "rasterize_points",
+        (n_clouds, height, width, k),
+        12 + 2 * points.element_size(),
+        "image_size or points_per_pixel",
+    )
     counts = pointclouds.num_points_per_cloud().to(points.device)
     cloud = torch.repeat_interleave(torch.arange(n_clouds, device=points.device), counts)
     with torch.no_grad():

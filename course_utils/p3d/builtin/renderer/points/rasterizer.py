@@ -56,6 +56,11 @@ class PointsRasterizationSettings:
         points_per_pixel: K, the number of nearest points kept per pixel.
         bin_size: coarse-to-fine binning in PyTorch3D; accepted, does not change the output.
         max_points_per_bin: idem.
+
+    Checked when rasterizing (as in PyTorch3D, not here): a NaN, infinite or negative
+    ``radius`` and ``points_per_pixel < 1`` raise a ``ValueError`` naming the argument, and
+    so does an output of ``N x H x W x points_per_pixel`` slots above the memory budget
+    (4 GiB; ``COURSE_MAX_RASTER_BYTES``, see ``limits.py``).
     """
 
     image_size: int | tuple[int, int] = 256

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from course_utils.config import DATA_DIR, FAST, get_device
+from course_utils.config import DATA_DIR, FAST, cache_dir, get_device
 
 #: (distribution name, import name, chapters that need it)
 DEPENDENCIES: list[tuple[str, str, str]] = [
@@ -108,6 +108,21 @@ def _check_widgets() -> Check:
     return Check("widgets", "OK", f"jupyterlab_widgets {version}")
 
 
+def _check_threads() -> Check:
+    """The thread policy (``course_utils.threads``): passive waiting keeps notebooks fast
+    while a training job holds a core."""
+    from course_utils.threads import describe
+
+    policy = os.environ.get("OMP_WAIT_POLICY", "").upper()
+    if policy == "PASSIVE":
+        return Check("threads", "OK", describe())
+    return Check(
+        "threads",
+        "WARN",
+        describe() + " — set OMP_WAIT_POLICY=PASSIVE before importing torch (see README)",
+    )
+
+
 def _check_folder(name: str, path: Path, must_exist: bool) -> Check:
     if must_exist and not path.is_dir():
         return Check(
@@ -122,11 +137,6 @@ def _check_folder(name: str, path: Path, must_exist: bool) -> Check:
     return Check(name, "OK", f"{path} (writable)")
 
 
-def cache_dir() -> Path:
-    """Where chapters cache generated data: ``$COURSE_CACHE_DIR`` or ``<repo>/.cache``."""
-    return Path(os.environ.get("COURSE_CACHE_DIR", DATA_DIR.parent / ".cache"))
-
-
 def run_checks() -> list[Check]:
     """Run every check and return the report lines (nothing is printed)."""
     checks = [_check_python(), _check_torch(), _check_backend()]
@@ -134,6 +144,7 @@ def run_checks() -> list[Check]:
     checks.append(_check_widgets())
     checks.append(_check_folder("data folder", DATA_DIR, must_exist=True))
     checks.append(_check_folder("cache folder", cache_dir(), must_exist=False))
+    checks.append(_check_threads())
     mode = "fast (COURSE_FAST=1: small sizes, for tests)" if FAST else "full (what a learner runs)"
     checks.append(Check("mode", "OK", mode))
     return checks

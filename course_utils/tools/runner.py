@@ -14,8 +14,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_utils.atomic import write_text_atomic
 from course_utils.config import REPO_ROOT
-from course_utils.notebooks import NOTEBOOKS_DIR, list_notebooks, read_notebook, write_notebook
+from course_utils.tools.notebooks import (
+    NOTEBOOKS_DIR,
+    list_notebooks,
+    read_notebook,
+    write_notebook,
+)
 
 BUILD_DIR: Path = REPO_ROOT / "build"
 
@@ -81,8 +87,7 @@ def run_one(path: Path, build_dir: Path, timeout: int, progress: bool) -> Notebo
     failed_cell, cell_error = _first_error(nb)
     write_notebook(nb, build_dir / "notebooks" / path.name)
     html, _ = HTMLExporter().from_notebook_node(nb)
-    (build_dir / "html").mkdir(parents=True, exist_ok=True)
-    (build_dir / "html" / f"{path.stem}.html").write_text(html, encoding="utf-8")
+    write_text_atomic(build_dir / "html" / f"{path.stem}.html", html)
     ok = failed_cell is None and not error
     return NotebookRun(path.name, ok, seconds, failed_cell, cell_error or error)
 

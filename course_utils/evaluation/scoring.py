@@ -1,4 +1,4 @@
-"""Evaluate single-view reconstructions: F1@τ, Chamfer, voxel IoU, baselines, pictures.
+"""Score single-view reconstructions: F1@τ, Chamfer, voxel IoU per shape and per category.
 
 **Protocol** (Tatarchenko et al., "What do single-view 3D reconstruction networks
 learn?", CVPR 2019): every prediction is turned into points on its surface and compared
@@ -33,25 +33,16 @@ Metrics per shape, then averaged over shapes (overall and per category):
 An empty prediction (no voxel above 0.5, nothing to mesh) scores F1 = 0, and its Chamfer
 distance is measured from a single point at the origin.
 
-**Baselines**, in the same table (they tell whether a network does more than recognise):
-
-* **mean shape** (:class:`MeanShapeBaseline`): the average of the training set's voxel
-  grids, thresholded at the level (0.1 … 0.9) that maximises the mean IoU over the
-  training shapes, meshed by marching cubes — one shape predicted for every image;
-* **retrieval** (:class:`RetrievalBaseline`): the training shape whose image is nearest
-  to the input image, either in **pixel** space (images resized to 32², Euclidean
-  distance) or in the trained **encoder's latent** space. Its ground-truth surface points
-  and voxels are the prediction.
+The baselines are in :mod:`course_utils.evaluation.baselines`, the figures in
+:mod:`course_utils.evaluation.plots`, the whole evaluation of a checkpoint in
+:mod:`course_utils.evaluation.checkpoint`.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -62,20 +53,16 @@ from course_utils.p3d import ops, structures
 
 __all__ = [
     "TAUS",
+    "NUM_POINTS",
     "ShapePrediction",
     "occupancy_to_mesh",
     "predictions_from_model",
     "point_metrics",
     "evaluate_predictor",
     "evaluate_model",
-    "MeanShapeBaseline",
-    "RetrievalBaseline",
     "summarize",
     "format_table",
     "format_category_table",
-    "plot_f1_vs_tau",
-    "qualitative_grid",
-    "evaluate_checkpoint",
 ]
 
 #: The distance thresholds of the F-score (bounding-box diagonal 1).
@@ -162,6 +149,9 @@ def predictions_from_model(
         return predictions
     if kind == "points":
         return [ShapePrediction(points.cpu()) for points in out]
+    if kind == "projections":  # chapter 07: the fused cloud, every pixel in the masks
+        points, valid = model.decoder.fuse(out)
+        return [ShapePrediction(p[v].cpu()) for p, v in zip(points, valid)]
     if kind == "mesh":
         samples = ops.sample_points_from_meshes(out, num_points).cpu()
         verts, faces = out.verts_list(), out.faces_list()
@@ -279,126 +269,6 @@ def evaluate_model(
     )  # fmt: skip
 
 
-# ------------------------------------------------------------------ baselines
-def _pixel_features(images: torch.Tensor, size: int = 32) -> torch.Tensor:
-    """``(B, 3, S, S)`` -> ``(B, 3 size²)``: the image resized (antialiased) and flattened."""
-    small = F.interpolate(images.float(), size=(size, size), mode="bilinear",
-                          align_corners=False, antialias=True)  # fmt: skip
-    return small.flatten(1)
-
-
-class MeanShapeBaseline:
-    """Predict the same shape for every image: the thresholded mean training voxel grid.
-
-    ``fit`` averages the training set's ``(32, 32, 32)`` grids into ``mean`` (the share of
-    training shapes occupying each voxel) and picks the threshold in 0.1 … 0.9 that
-    maximises the mean IoU with the training shapes; the grid ``mean >= threshold`` is
-    meshed by marching cubes and 5,000 points are sampled on it once.
-
-    Example:
-        >>> from course_utils.models import ToyShapes
-        >>> baseline = MeanShapeBaseline().fit(ToyShapes(4, image_size=16, points_per_shape=50))
-        >>> baseline.mean.shape, 0.0 < baseline.threshold < 1.0
-        (torch.Size([32, 32, 32]), True)
-    """
-
-    name = "mean shape"
-
-    def __init__(self, num_points: int = NUM_POINTS, seed: int = 0) -> None:
-        self.num_points, self.seed = num_points, seed
-        self.mean: torch.Tensor | None = None
-        self.threshold = 0.5
-        self.prediction: ShapePrediction | None = None
-
-    def fit(
-        self, train_data: Dataset, batch_size: int = 64, progress: bool = False
-    ) -> MeanShapeBaseline:
-        from tqdm.auto import tqdm
-
-        from course_utils.metrics import voxel_iou
-
-        loader = DataLoader(train_data, batch_size=batch_size, collate_fn=_collate_for(train_data))
-        grids = [
-            batch["voxels"].bool()
-            for batch in tqdm(loader, desc="mean shape", leave=False, disable=not progress)
-        ]
-        voxels = torch.cat(grids)
-        self.mean = voxels.float().mean(0)
-        best = -1.0
-        for threshold in [i / 10 for i in range(1, 10)]:
-            guess = (self.mean >= threshold).expand_as(voxels)
-            iou = float(voxel_iou(guess, voxels).mean())
-            if iou > best:
-                best, self.threshold = iou, threshold
-        occupancy = (self.mean >= self.threshold).float()
-        mesh = occupancy_to_mesh(occupancy)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            points = _sample(mesh, self.num_points)
-        self.prediction = ShapePrediction(points, occupancy, mesh)
-        return self
-
-    def __call__(self, batch: dict[str, Any]) -> list[ShapePrediction]:
-        if self.prediction is None:
-            raise RuntimeError("call fit(train_data) first")
-        return [self.prediction] * len(batch["image"])
-
-
-class RetrievalBaseline:
-    """Nearest-neighbour retrieval: return the training shape whose image is closest.
-
-    Args:
-        train_data: the training set (the shapes that can be returned).
-        model: with ``feature="latent"``, the trained model whose encoder embeds images.
-        feature: ``"pixels"`` (images resized to 32², Euclidean distance) or ``"latent"``
-            (the encoder's latent vectors, Euclidean distance).
-
-    The retrieved item's own surface points and voxels are the prediction.
-    """
-
-    def __init__(
-        self,
-        train_data: Dataset,
-        model: Any = None,
-        feature: str = "pixels",
-        batch_size: int = 64,
-        progress: bool = False,
-    ) -> None:
-        from tqdm.auto import tqdm
-
-        if feature not in ("pixels", "latent"):
-            raise ValueError(f'feature must be "pixels" or "latent", got {feature!r}')
-        if feature == "latent" and model is None:
-            raise ValueError('feature="latent" needs the trained model')
-        self.train_data, self.model, self.feature = train_data, model, feature
-        self.name = f"retrieval ({feature})"
-        loader = DataLoader(train_data, batch_size=batch_size, collate_fn=_collate_for(train_data))
-        feats = [
-            self.features(batch["image"])
-            for batch in tqdm(loader, desc=self.name, leave=False, disable=not progress)
-        ]
-        self.bank = torch.cat(feats)  # (N_train, D)
-
-    @torch.no_grad()
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, S, S)`` -> ``(B, D)`` features on the CPU."""
-        if self.feature == "pixels":
-            return _pixel_features(images)
-        self.model.eval()
-        return self.model.encode(images.to(self.model.device)).float().cpu()
-
-    def nearest(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B,)`` indices of the nearest training items."""
-        return torch.cdist(self.features(images), self.bank).argmin(dim=1)
-
-    def __call__(self, batch: dict[str, Any]) -> list[ShapePrediction]:
-        predictions = []
-        for index in self.nearest(batch["image"]).tolist():
-            item = self.train_data[index]
-            predictions.append(ShapePrediction(item["points"].float(), item["voxels"].float()))
-        return predictions
-
-
 # ------------------------------------------------------------------ summaries and tables
 def _mean(values: Sequence[float]) -> float:
     real = [v for v in values if not math.isnan(v)]
@@ -466,160 +336,3 @@ def format_category_table(
         cells.append(_cell(summary["all"][metric], scale, 1))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def plot_f1_vs_tau(
-    summaries: dict[str, dict[str, Any]], taus: Sequence[float] = TAUS, ax: Any = None
-) -> Any:
-    """F1 (%) against the threshold τ, one line per method; returns the figure."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-    else:
-        fig = ax.figure
-    for i, (name, summary) in enumerate(summaries.items()):
-        values = [100 * summary["all"][f"f1@{t:g}"] for t in taus]
-        style = "-o" if i == 0 else "--."
-        ax.plot(list(taus), values, style, label=name)
-    ax.set_xlabel("threshold τ (bounding-box diagonal = 1)")
-    ax.set_ylabel("F1 (%)")
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
-def qualitative_grid(
-    model: Any,
-    data: Dataset,
-    indices: Sequence[int] = (0, 1, 2, 3),
-    image_size: int = 128,
-    azim: float = 30.0,
-    elev: float = 20.0,
-) -> Any:
-    """Rows of *input image | ground truth | prediction*; returns the matplotlib figure.
-
-    The ground truth (the exact mesh) and the prediction (mesh, marching-cubes mesh of a
-    grid, or point cloud) are rendered from the same fixed viewpoint and distance with
-    :func:`course_utils.rendering.render`, so their sizes can be compared.
-    """
-    from course_utils.rendering import image_grid, render
-
-    items = [data[i] for i in indices]
-    images = torch.stack([item["image"] for item in items])
-    predictions = predictions_from_model(model, images)
-    view = {"azim": azim, "elev": elev, "dist": 1.5, "at": (0.0, 0.0, 0.0),
-            "image_size": image_size}  # fmt: skip
-    tiles, titles = [], []
-    blank = torch.ones(image_size, image_size, 3)
-    for item, pred in zip(items, predictions):
-        gt = structures.Meshes(verts=[item["verts"].float()], faces=[item["faces"].long()])
-        if pred.mesh is not None:
-            shown = render(pred.mesh, **view)[0]
-        elif pred.points.shape[0] > 0:
-            cloud = structures.Pointclouds(points=[pred.points])
-            shown = render(cloud, point_radius=0.015, **view)[0]
-        else:
-            shown = blank
-        tiles += [item["image"].permute(1, 2, 0), render(gt, **view)[0], shown]
-        titles += ["input", "ground truth", f"prediction ({model.kind})"]
-    return image_grid(tiles, titles=titles, cols=3, size=2.5)
-
-
-# ------------------------------------------------------------------ the whole evaluation
-def _category_names(data: Any) -> Sequence[str] | None:
-    names = getattr(data, "category_names", None)
-    if names is not None:
-        return list(names)
-    try:
-        from course_utils.datasets import CATEGORIES
-    except ImportError:
-        return None
-    return list(CATEGORIES)
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN -> None (JSON has no NaN), recursively."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def evaluate_checkpoint(
-    checkpoint: str | Path,
-    test_data: Dataset,
-    train_data: Dataset | None = None,
-    out_dir: str | Path | None = None,
-    baselines: bool = True,
-    batch_size: int = 32,
-    progress: bool = True,
-    figures: bool = True,
-) -> dict[str, Any]:
-    """Evaluate a checkpoint and the baselines; write ``metrics.json``/``metrics.csv``.
-
-    Args:
-        checkpoint: a ``last.pt`` written by :func:`course_utils.training.train`.
-        test_data: the evaluation set.
-        train_data: the training set, for the baselines (None: no baselines).
-        out_dir: where the files go (default: the checkpoint's folder): ``metrics.json``
-            (summaries and the printed tables), ``metrics.csv`` (one row per method and
-            category), ``f1_vs_tau.png`` and ``qualitative.png``.
-        baselines: also evaluate the mean-shape and retrieval baselines.
-        figures: write the two figures.
-
-    Returns:
-        ``{"summaries": {method: summary}, "table": str, "category_table": str,
-        "files": [paths]}``.
-    """
-    from course_utils.training import load_model
-
-    model, state = load_model(checkpoint)
-    out = Path(out_dir) if out_dir is not None else Path(checkpoint).resolve().parent
-    out.mkdir(parents=True, exist_ok=True)
-    names = _category_names(test_data)
-    label = f"{state['config']['model']['decoder']} (model)"
-    results = {label: evaluate_model(model, test_data, batch_size=batch_size, progress=progress)}
-    if baselines and train_data is not None:
-        predictors: list[Any] = [
-            MeanShapeBaseline().fit(train_data, progress=progress),
-            RetrievalBaseline(train_data, feature="pixels", progress=progress),
-            RetrievalBaseline(train_data, model=model, feature="latent", progress=progress),
-        ]
-        for predictor in predictors:
-            results[predictor.name] = evaluate_predictor(
-                predictor, test_data, batch_size=batch_size, progress=progress, desc=predictor.name
-            )
-    summaries = {name: summarize(records, names) for name, records in results.items()}
-    table, category_table = format_table(summaries), format_category_table(summaries)
-    files = [out / "metrics.json", out / "metrics.csv"]
-    report = {"checkpoint": str(checkpoint), "epochs": state["epoch"], "summaries": summaries,
-              "table": table, "category_table": category_table}  # fmt: skip
-    files[0].write_text(json.dumps(_json_safe(report), indent=2))
-    with open(files[1], "w", newline="") as handle:
-        writer = csv.writer(handle)
-        metrics = list(next(iter(summaries.values()))["all"])
-        writer.writerow(["method", "category", "count", *metrics])
-        for name, summary in summaries.items():
-            writer.writerow([name, "all", summary["count"], *summary["all"].values()])
-            for cat, values in summary["categories"].items():
-                count = summary["category_counts"][cat]
-                writer.writerow([name, cat, count, *values.values()])
-    if figures:
-        import matplotlib.pyplot as plt
-
-        fig = plot_f1_vs_tau(summaries)
-        fig.savefig(out / "f1_vs_tau.png", dpi=100)
-        plt.close(fig)
-        count = min(4, len(test_data))  # type: ignore[arg-type]
-        fig = qualitative_grid(model, test_data, indices=list(range(count)))
-        fig.savefig(out / "qualitative.png", dpi=80)
-        plt.close(fig)
-        files += [out / "f1_vs_tau.png", out / "qualitative.png"]
-    return {"summaries": summaries, "table": table, "category_table": category_table,
-            "files": files}  # fmt: skip

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils import colab
-from course_utils.notebooks import (
+from course_utils.tools import colab
+from course_utils.tools.notebooks import (
     EXERCISES_DIR,
     NOTEBOOKS_DIR,
     list_notebooks,

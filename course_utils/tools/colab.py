@@ -18,8 +18,9 @@ from pathlib import Path
 
 import nbformat
 
+from course_utils.atomic import write_text_atomic
 from course_utils.config import REPO_ROOT
-from course_utils.notebooks import list_notebooks, read_notebook, write_notebook
+from course_utils.tools.notebooks import list_notebooks, read_notebook, write_notebook
 
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 BADGE_MARK = "colab-badge.svg"
@@ -42,7 +43,7 @@ def set_repository(repo: str, pyproject: Path = PYPROJECT) -> None:
         raise ValueError(f"--repo must look like OWNER/NAME, got {repo!r}")
     text = pyproject.read_text(encoding="utf-8")
     new = _REPO_LINE.sub(lambda m: f'{m.group(1)} = "https://github.com/{repo}"', text)
-    pyproject.write_text(new, encoding="utf-8")
+    write_text_atomic(pyproject, new)
 
 
 def badge(repo: str, relative_path: str) -> str:
@@ -59,7 +60,11 @@ def setup_cell_source(repo: str, folder: str) -> str:
 # course's built-in implementation is used otherwise.
 INSTALL_PYTORCH3D = False
 
+import os
 import sys
+
+# The course's thread policy (README, "Speed on a shared machine"): before torch is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if "google.colab" in sys.modules:
     !git clone --depth 1 https://github.com/{repo} /content/{name}

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 
+from course_utils.atomic import write_text_atomic
 from course_utils.config import REPO_ROOT
 
 NOTEBOOKS_DIR: Path = REPO_ROOT / "notebooks"
@@ -65,8 +66,8 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
 
 def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
     """Write a notebook the way Jupyter does (so regenerated files diff cleanly)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
+    text = nbformat.writes(nb)
+    write_text_atomic(path, text if text.endswith("\n") else text + "\n")  # as nbformat.write
 
 
 def chapter_info(path: Path) -> ChapterInfo:

@@ -1,0 +1,284 @@
+"""Depth from one image (chapter 08): training data, metrics, the network, pretrained models.
+
+* :class:`DepthViews` — chapter 05's :class:`~course_utils.datasets.ShapeDataset` views
+  with their **true depth**: each view's mesh is rasterized again with the view's camera
+  and the rasterizer's ``zbuf`` (view-space ``z``) is kept, 0 on the background. Rendered
+  once per dataset and cached next to the shapes (``depth_<S>.npz``, written atomically).
+* :func:`depth_metrics` — the standard monocular-depth scores on the true object's
+  pixels: **AbsRel** ``mean(|d̂ - d| / d)`` and **δ<1.25**, the share of pixels with
+  ``max(d̂/d, d/d̂) < 1.25`` (Eigen et al. 2014).
+* :func:`evaluate_depth` — those scores (and the mask's IoU) of a model on a dataset.
+* :func:`depth_to_points` — lift a predicted depth map to a coloured world-space cloud
+  with chapter 03's :func:`~course_utils.rgbd.unproject_depth_image`.
+* :func:`pretrained_depth` — an optional pretrained depth model through ``transformers``'
+  ``pipeline("depth-estimation")`` (DPT, GLPN, Depth Anything); see its docstring for
+  relative versus metric depth.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from course_utils.atomic import temporary_path
+
+__all__ = [
+    "DepthViews",
+    "render_depth",
+    "depth_metrics",
+    "evaluate_depth",
+    "predict_depth",
+    "depth_to_points",
+    "camera_centre",
+    "pretrained_depth",
+    "align_scale",
+    "run_depth_pipeline",
+    "disparity_to_depth",
+]
+
+
+def render_depth(verts: list[torch.Tensor], faces: list[torch.Tensor], R: torch.Tensor,
+                 T: torch.Tensor, fov: torch.Tensor, image_size: int) -> torch.Tensor:  # fmt: skip
+    """``(B, S, S)`` view-space depth of B meshes seen by B cameras (0 where nothing is seen).
+
+    The same rasterizer settings as the dataset's renders (back faces culled), so the
+    depth lines up with the images pixel for pixel.
+    """
+    from course_utils.p3d import renderer, structures
+
+    meshes = structures.Meshes(verts=list(verts), faces=list(faces))
+    cameras = renderer.FoVPerspectiveCameras(R=R, T=T, fov=fov)
+    rasterizer = renderer.MeshRasterizer(
+        cameras=cameras,
+        raster_settings=renderer.RasterizationSettings(image_size=image_size, cull_backfaces=True),
+    )
+    with torch.no_grad():
+        fragments = rasterizer(meshes)
+    seen = fragments.pix_to_face[..., 0] >= 0
+    return torch.where(seen, fragments.zbuf[..., 0], torch.zeros(()))
+
+
+class DepthViews(Dataset):
+    """A :class:`~course_utils.datasets.ShapeDataset` whose items also hold their true depth.
+
+    Item ``i`` is the shape dataset's item ``i`` plus ``"depth"`` float32 ``(1, S, S)``
+    (view-space ``z``, 0 on the background). The depth maps are rendered on construction
+    (in batches; a ``tqdm`` bar) and cached in the shape dataset's folder.
+
+    Args:
+        shapes: the split of a ``ShapeDataset`` (it must have ``folder`` and ``split``
+            to cache; any dataset of course items works without caching).
+        progress: show the progress bar.
+    """
+
+    def __init__(self, shapes: Any, progress: bool = True, batch_size: int = 32) -> None:
+        from tqdm.auto import tqdm
+
+        from course_utils.datasets import collate_shapes
+
+        self.shapes = shapes
+        self.params = getattr(shapes, "params", {})
+        self.collate_fn = collate_shapes
+        first = shapes[0]
+        size = int(first["image"].shape[-1])
+        folder = getattr(shapes, "folder", None)
+        split = getattr(shapes, "split", None)
+        views = getattr(shapes, "views_per_shape", 1)
+        cache = (
+            Path(folder) / f"depth_{split}_{size}_v{views}.npz"
+            if folder is not None and split is not None
+            else None
+        )
+        if cache is not None and cache.is_file():
+            with np.load(cache) as data:
+                depth = torch.from_numpy(data["depth"])
+            if len(depth) == len(shapes):
+                self.depth = depth
+                return
+        maps = []
+        for start in tqdm(range(0, len(shapes), batch_size), desc="rendering depth",
+                          disable=not progress, leave=False):  # fmt: skip
+            items = [shapes[i] for i in range(start, min(start + batch_size, len(shapes)))]
+            maps.append(render_depth(
+                [it["verts"] for it in items], [it["faces"] for it in items],
+                torch.stack([it["R"] for it in items]), torch.stack([it["T"] for it in items]),
+                torch.tensor([float(it["fov"]) for it in items]), size,
+            ))  # fmt: skip
+        self.depth = torch.cat(maps).float()
+        if cache is not None:
+            with temporary_path(cache) as tmp:
+                np.savez_compressed(tmp, depth=self.depth.numpy())
+
+    def __len__(self) -> int:
+        return len(self.shapes)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = dict(self.shapes[index])
+        item["depth"] = self.depth[index][None]
+        return item
+
+
+def depth_metrics(
+    pred: torch.Tensor, true: torch.Tensor, mask: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """AbsRel and δ<1.25 per image, on the pixels where ``mask`` is set and ``true > 0``.
+
+    Args:
+        pred, true: ``(B, H, W)`` (or ``(B, 1, H, W)``) depth maps, same units.
+        mask: the same shape, bool: the pixels to score (the true object's).
+
+    Returns:
+        ``{"abs_rel": (B,), "delta1": (B,)}`` (NaN for an image without scored pixels).
+
+    Example:
+        >>> true = torch.full((1, 2, 2), 2.0)
+        >>> pred = torch.tensor([[[2.0, 2.2], [2.0, 3.0]]])
+        >>> m = depth_metrics(pred, true, torch.ones(1, 2, 2, dtype=torch.bool))
+        >>> round(float(m["abs_rel"][0]), 4), float(m["delta1"][0])
+        (0.15, 0.75)
+    """
+    pred, true, mask = (t.reshape(t.shape[0], -1) for t in (pred, true, mask))
+    valid = mask.bool() & (true > 0)
+    count = valid.sum(1).float()
+    safe_true = torch.where(valid, true, torch.ones(()))
+    safe_pred = torch.where(valid, pred.clamp(min=1e-6), torch.ones(()))
+    rel = ((safe_pred - safe_true).abs() / safe_true) * valid
+    ratio = torch.maximum(safe_pred / safe_true, safe_true / safe_pred)
+    good = ((ratio < 1.25) & valid).sum(1).float()
+    return {"abs_rel": rel.sum(1) / count, "delta1": good / count}
+
+
+def predict_depth(model: Any, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(B, 3, S, S)`` -> depth ``(B, S, S)`` and mask probabilities ``(B, S, S)`` (no grad)."""
+    model.eval()
+    with torch.no_grad():
+        depth, logits = model(images.to(model.device))
+    return depth[:, 0].cpu(), torch.sigmoid(logits[:, 0]).cpu()
+
+
+def evaluate_depth(model: Any, dataset: Any, batch_size: int = 32) -> dict[str, float]:
+    """Mean AbsRel, δ<1.25 (on the true object's pixels) and mask IoU over a dataset."""
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=dataset.collate_fn)
+    scores: dict[str, list[torch.Tensor]] = {"abs_rel": [], "delta1": [], "mask_iou": []}
+    for batch in loader:
+        depth, prob = predict_depth(model, batch["image"])
+        true_mask = batch["mask"][:, 0] > 0.5
+        metrics = depth_metrics(depth, batch["depth"][:, 0], true_mask)
+        scores["abs_rel"].append(metrics["abs_rel"])
+        scores["delta1"].append(metrics["delta1"])
+        pred_mask = prob > 0.5
+        inter = (pred_mask & true_mask).flatten(1).sum(1).float()
+        union = (pred_mask | true_mask).flatten(1).sum(1).float().clamp(min=1)
+        scores["mask_iou"].append(inter / union)
+    return {key: float(torch.cat(values).nanmean()) for key, values in scores.items()}
+
+
+def camera_centre(R: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+    """World position ``(3,)`` of a camera ``X_view = X_world @ R + T``: ``-T @ R^T``."""
+    return -(T.reshape(1, 3) @ R.reshape(3, 3).T)[0]
+
+
+def depth_to_points(
+    image: torch.Tensor, depth: torch.Tensor, mask: torch.Tensor, R: torch.Tensor,
+    T: torch.Tensor, fov: float,
+) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Lift a depth map to world points with its image's colours (chapter 03's unprojection).
+
+    Args:
+        image: ``(3, S, S)`` in [0, 1]; depth: ``(S, S)`` view-space z; mask: ``(S, S)``
+            bool; R ``(3, 3)``, T ``(3,)``, fov (degrees): the camera.
+
+    Returns:
+        ``points`` ``(P, 3)`` and ``colours`` ``(P, 3)``.
+    """
+    from course_utils.p3d import renderer
+    from course_utils.rgbd import unproject_depth_image
+
+    cameras = renderer.FoVPerspectiveCameras(R=R[None], T=T[None], fov=float(fov))
+    return unproject_depth_image(image.permute(1, 2, 0), mask, depth, cameras)
+
+
+def align_scale(pred: torch.Tensor, true: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The median ratio ``median(true / pred)`` on ``mask``: the scale that turns a depth known
+    only up to scale into metric depth, when a reference is available (evaluation only)."""
+    valid = mask & (pred > 0) & (true > 0)
+    return (true[valid] / pred[valid]).median()
+
+
+def pretrained_depth(
+    model: str | Any = "Intel/dpt-hybrid-midas", image_processor: Any = None, device: int = -1
+) -> Any:
+    """A pretrained monocular depth model through ``transformers`` (optional, needs internet).
+
+    ``transformers.pipeline("depth-estimation", model=...)`` downloads the weights the first
+    time (e.g. ``"Intel/dpt-hybrid-midas"``, ``"vinvino02/glpn-nyu"``,
+    ``"depth-anything/Depth-Anything-V2-Small-hf"``) and returns a callable:
+    ``pipe(pil_image)`` gives ``{"predicted_depth": tensor (H', W'), "depth": PIL image}``.
+
+    **Relative versus metric depth.** Models trained on many datasets at once (MiDaS/DPT,
+    Depth Anything) predict *relative inverse depth* (disparity): larger means nearer, and
+    only up to an unknown scale and shift — the image alone cannot tell a toy car from a
+    real one. Models trained on one sensor (GLPN on NYU, ZoeDepth, Depth Anything's
+    ``-Metric-`` variants) predict *metric depth* in metres, valid for scenes like their
+    training set. Before unprojecting, turn the output into depth (``1 / disparity`` for
+    the relative kind), then fix the scale: with a known distance (the object is about 2
+    units away, as in the course's renders) or :func:`align_scale` against a reference.
+
+    Args:
+        model: a model name on the Hugging Face hub, or a model object already built
+            (the tests build a tiny random one from a config: nothing is downloaded).
+        image_processor: the processor for a model object (e.g. ``DPTImageProcessor()``).
+        device: -1 for the CPU, 0 for the first GPU.
+
+    Raises:
+        ImportError: ``transformers`` is not installed (``pip install transformers``).
+    """
+    try:
+        from transformers import pipeline
+    except ImportError as error:
+        raise ImportError(
+            "pretrained depth needs transformers: pip install 'learning-3d-vision[chapter08]'"
+        ) from error
+    return pipeline("depth-estimation", model=model, image_processor=image_processor, device=device)
+
+
+def run_depth_pipeline(pipe: Any, image: torch.Tensor) -> torch.Tensor:
+    """Run a ``transformers`` depth pipeline on a ``(3, H, W)`` image in [0, 1].
+
+    Returns:
+        ``(H, W)`` float32: the model's raw output (``predicted_depth``) resized to the
+        image — depth in metres for metric models, relative inverse depth (disparity) for
+        MiDaS/DPT and Depth Anything; see :func:`pretrained_depth`.
+    """
+    from PIL import Image
+
+    array = (image.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    raw = pipe(Image.fromarray(array))["predicted_depth"].float()
+    raw = raw.reshape(1, 1, *raw.shape[-2:])
+    size = tuple(image.shape[-2:])
+    return torch.nn.functional.interpolate(raw, size=size, mode="bilinear")[0, 0]
+
+
+def disparity_to_depth(
+    disparity: torch.Tensor, mask: torch.Tensor, median_depth: float = 2.0
+) -> torch.Tensor:
+    """Relative inverse depth -> depth with a chosen scale: ``1 / disparity``, scaled so its
+    median on ``mask`` is ``median_depth`` (e.g. the course camera's distance, 2).
+
+    The shift that relative models also leave open is ignored (assumed 0): good enough
+    for an object that is small compared with its distance to the camera.
+
+    Example:
+        >>> disparity = torch.tensor([[1.0, 0.5], [0.25, 1.0]])
+        >>> disparity_to_depth(disparity, torch.ones(2, 2, dtype=torch.bool))
+        tensor([[2., 4.],
+                [8., 2.]])
+    """
+    depth = 1.0 / disparity.clamp(min=1e-6)
+    return depth * (median_depth / depth[mask].median())

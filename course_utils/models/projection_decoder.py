@@ -1,0 +1,242 @@
+"""The structure generator of chapter 07: a latent → 2D projections at N fixed viewpoints.
+
+Lin, Kong & Lucey (AAAI 2018) make a *dense* point cloud with 2D convolutions: the decoder
+predicts, for each of ``N`` fixed viewpoints (:func:`course_utils.projections.fixed_viewpoints`),
+an ``S x S`` map of points in that camera's view frame plus a mask logit per pixel; the
+parameter-free :func:`course_utils.projections.fuse` turns them into one cloud of up to
+``N S²`` points (8 x 64² = 32,768). Chapter 05's :class:`~.decoders.PointDecoder` needs
+an output weight per coordinate; here the weights are shared across the image.
+
+**Parametrisation.** Per pixel the network outputs four numbers ``(dz, dx, dy, logit)``; the
+point is ``z = dist + dz`` and ``(x, y) = ((x_ndc t + dx) z, (y_ndc t + dy) z)`` with
+``t = tan(fov / 2)`` and ``(x_ndc, y_ndc)`` the pixel centre, i.e. the point on the pixel's
+ray at depth z, moved sideways by ``(dx, dy)`` (in units of the image plane at unit
+depth). All three coordinates are free, as in the paper; the ray is only the starting point,
+so that an untrained network already returns a sphere of points around the object's centre
+rather than a pile at the camera.
+
+**Loss** (:func:`projection_loss`), as in the paper:
+
+* fixed views (the paper's pre-training stage, kept throughout here): L1 between the
+  predicted and the ground-truth points on the object's pixels, BCE on the mask logits;
+* novel views: the fused cloud (points whose mask logit is > 0) is pseudo-rendered
+  (:func:`course_utils.projections.pseudo_render`, upsampled ``U`` times) at
+  ``novel_per_step`` of the ``K`` novel viewpoints; L1 between its depth and the target's
+  (nearest-upsampled) on pixels that both see, and BCE between the mask logit carried by the
+  nearest point and the target mask on every pixel a point hits (a point that shows up
+  where the object is not is pushed out of the mask).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+from course_utils.datasets.generate import CAMERA_DIST, FOV
+
+__all__ = ["Projections", "ProjectionDecoder", "projection_loss"]
+
+
+class Projections(NamedTuple):
+    """Output of :class:`ProjectionDecoder`.
+
+    Attributes:
+        xyz: ``(B, N, S, S, 3)`` points in each fixed camera's view frame.
+        logits: ``(B, N, S, S)`` mask logits (> 0: the pixel sees the object).
+    """
+
+    xyz: torch.Tensor
+    logits: torch.Tensor
+
+
+class ProjectionDecoder(nn.Module):
+    """Latent → ``N`` projections ``(x, y, z, mask logit)`` of ``S x S`` pixels.
+
+    A linear layer makes a ``C x 4 x 4`` feature map; ``ConvTranspose2d(kernel 4, stride 2,
+    padding 1) -> BatchNorm -> ReLU`` blocks double it up to ``S / shuffle``; a 3x3
+    convolution gives ``4 N shuffle²`` channels that ``pixel_shuffle`` rearranges into
+    ``4 N`` maps of ``S x S`` (``shuffle = 2`` gives 4x the points for little more compute).
+
+    Args:
+        latent_dim: input size.
+        channels: feature channels at 4², 8², ... (one more entry than upsamplings).
+        num_views: N (the first N of :func:`~course_utils.projections.fixed_viewpoints`).
+        shuffle: pixel-shuffle factor of the last layer.
+        novel_size: side of the novel-view targets the loss compares with.
+        num_novel: K, novel viewpoints in the targets.
+
+    Example:
+        >>> dec = ProjectionDecoder(8, channels=(8, 4, 4), num_views=2)
+        >>> out = dec(torch.zeros(3, 8))
+        >>> out.xyz.shape, out.logits.shape, dec.output_size
+        (torch.Size([3, 2, 16, 16, 3]), torch.Size([3, 2, 16, 16]), 16)
+    """
+
+    kind = "projections"
+
+    def __init__(
+        self,
+        latent_dim: int = 256,
+        channels: Sequence[int] = (256, 128, 64, 48, 32),
+        num_views: int = 8,
+        shuffle: int = 1,
+        novel_size: int = 64,
+        num_novel: int = 8,
+    ) -> None:
+        super().__init__()
+        from course_utils.projections import fixed_viewpoints
+
+        views = fixed_viewpoints()
+        if not 1 <= num_views <= len(views):
+            raise ValueError(f"num_views must be in 1..{len(views)}, got {num_views}")
+        channels = list(channels)
+        self.num_views, self.shuffle = int(num_views), int(shuffle)
+        self.output_size = 4 * 2 ** (len(channels) - 1) * self.shuffle
+        self.novel_size, self.num_novel = int(novel_size), int(num_novel)
+        self.viewpoints = views[: self.num_views]
+        self.channels = channels
+        self.fc = nn.Linear(latent_dim, channels[0] * 16)
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip(channels[:-1], channels[1:]):
+            layers += [
+                nn.ConvTranspose2d(c_in, c_out, kernel_size=4, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+            ]
+        self.up = nn.Sequential(*layers)
+        self.head = nn.Conv2d(channels[-1], 4 * self.num_views * self.shuffle**2, 3, padding=1)
+        # Start on the pixel rays at the centre's depth, every mask at p = 0.6: all points
+        # are in the first clouds, so the novel-view terms have something to render from
+        # the first step; the mask losses then remove the background ones.
+        with torch.no_grad():
+            self.head.weight.mul_(0.1)
+            self.head.bias.zero_()
+            self.head.bias.view(self.num_views, 4, -1)[:, 3] = math.log(0.6 / 0.4)
+        from course_utils.rgbd import ndc_grid
+
+        ndc = ndc_grid(self.output_size, self.output_size)  # (S, S, 2)
+        self.register_buffer("ray", ndc * math.tan(math.radians(FOV) / 2), persistent=False)
+
+    def cameras(self, device: str | torch.device = "cpu") -> Any:
+        """The ``N`` fixed cameras the projections are seen from."""
+        from course_utils.projections import viewpoint_cameras
+
+        return viewpoint_cameras(self.viewpoints, device=device)
+
+    def forward(self, latent: torch.Tensor) -> Projections:
+        """``(B, L)`` -> :class:`Projections` ``xyz (B, N, S, S, 3)``, ``logits (B, N, S, S)``."""
+        B, N, S = latent.shape[0], self.num_views, self.output_size
+        x = torch.relu(self.fc(latent)).view(B, self.channels[0], 4, 4)
+        out = self.head(self.up(x))
+        if self.shuffle > 1:
+            out = F.pixel_shuffle(out, self.shuffle)
+        out = out.view(B, N, 4, S, S).permute(0, 1, 3, 4, 2)  # (B, N, S, S, 4)
+        z = CAMERA_DIST + out[..., 0]
+        xy = (self.ray + out[..., 1:3]) * z[..., None]
+        return Projections(torch.cat([xy, z[..., None]], dim=-1), out[..., 3])
+
+    def fuse(self, out: Projections, threshold: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fused clouds: ``(B, N S², 3)`` object-frame points and their validity (logit >
+        ``threshold``)."""
+        from course_utils.projections import fuse
+
+        return fuse(out.xyz, out.logits > threshold, self.cameras(out.xyz.device))
+
+    def prepare_data(self, dataset: Any, progress: bool = True) -> Any:
+        """The dataset with the depth targets this decoder trains on (rendered, cached)."""
+        if "fixed_depth" in dataset[0]:
+            return dataset
+        if not hasattr(dataset, "folder"):
+            raise ValueError(
+                "the projections decoder trains on the course's ShapeDataset (it renders "
+                f"depth targets from its meshes), not on {type(dataset).__name__}"
+            )
+        from course_utils.datasets.projection_targets import WithProjectionTargets
+
+        return WithProjectionTargets(
+            dataset, fixed_size=self.output_size, novel_size=self.novel_size,
+            num_novel=self.num_novel, progress=progress,
+        )  # fmt: skip
+
+
+def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return (values * mask).sum() / mask.sum().clamp(min=1)
+
+
+def projection_loss(
+    decoder: ProjectionDecoder,
+    out: Projections,
+    fixed_depth: torch.Tensor,
+    novel_depth: torch.Tensor,
+    novel_per_step: int = 2,
+    upsample: int = 2,
+    w_novel: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The chapter's training loss (see the module docstring).
+
+    Args:
+        decoder: the decoder (its cameras).
+        out: its output for the batch.
+        fixed_depth: ``(B, N, S, S)`` target depths at the fixed views (0: background).
+        novel_depth: ``(B, K, S', S')`` target depths at the novel views.
+        novel_per_step: novel views drawn (without replacement) per step.
+        upsample: U of the pseudo-renderer.
+        w_novel: weight of the novel-view terms (0: fixed views only).
+        generator: CPU generator for the choice of novel views.
+
+    Returns:
+        ``(total, parts)`` with parts ``fixed_l1``, ``fixed_bce``, ``novel_l1``, ``novel_bce``.
+    """
+    from course_utils.p3d import renderer
+    from course_utils.projections import (
+        depth_to_xyz,
+        pseudo_render,
+        upsample_nearest,
+        viewpoint_cameras,
+    )
+
+    device = out.xyz.device
+    fixed_depth = fixed_depth.to(device)
+    gt_mask = fixed_depth > 0
+    gt_xyz = depth_to_xyz(fixed_depth, decoder.cameras(device))
+    parts = {
+        "fixed_l1": _masked_mean((out.xyz - gt_xyz).abs().sum(-1), gt_mask),
+        "fixed_bce": F.binary_cross_entropy_with_logits(out.logits, gt_mask.float()),
+    }
+    total = parts["fixed_l1"] + parts["fixed_bce"]
+    if w_novel > 0:
+        from course_utils.projections import novel_viewpoints
+
+        B, K = novel_depth.shape[:2]
+        k = min(novel_per_step, K)
+        chosen = torch.randperm(K, generator=generator)[:k].tolist()
+        cams = viewpoint_cameras([novel_viewpoints(K)[i] for i in chosen], device=device)
+        points, valid = decoder.fuse(out)
+        n = points.shape[1]
+        # every cloud once per chosen view: batch-major, view-minor
+        batch_cams = renderer.FoVPerspectiveCameras(
+            R=cams.R.repeat(B, 1, 1), T=cams.T.repeat(B, 1), fov=FOV, device=device
+        )
+        rendered = pseudo_render(
+            points[:, None].expand(B, k, n, 3).reshape(B * k, n, 3),
+            batch_cams,
+            novel_depth.shape[-1],
+            upsample=upsample,
+            valid=valid[:, None].expand(B, k, n).reshape(B * k, n),
+            features=out.logits.reshape(B, 1, n, 1).expand(B, k, n, 1).reshape(B * k, n, 1),
+        )
+        target = novel_depth.to(device)[:, chosen].reshape(B * k, *novel_depth.shape[-2:])
+        target = upsample_nearest(target, upsample)  # (B k, S' U, S' U)
+        both = rendered.mask & (target > 0)
+        parts["novel_l1"] = _masked_mean((rendered.depth - target).abs(), both)
+        logits = rendered.features[..., 0]
+        bce = F.binary_cross_entropy_with_logits(logits, (target > 0).float(), reduction="none")
+        parts["novel_bce"] = _masked_mean(bce, rendered.mask)
+        total = total + w_novel * (parts["novel_l1"] + parts["novel_bce"])
+    return total, parts

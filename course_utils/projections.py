@@ -1,0 +1,375 @@
+"""Dense point clouds from multi-view projections (chapter 07; Lin, Kong & Lucey, AAAI 2018).
+
+A point cloud is a *set*: it has no grid, so 2D convolutions cannot produce one directly.
+A *projection* of the shape onto a camera's image plane is a grid, though: at every pixel
+the coordinates ``(x, y, z)`` of the surface point seen there (in that camera's view frame)
+and whether the pixel sees the object at all (a mask). A 2D convolutional network can
+predict such maps for ``N`` **fixed viewpoints**; this module holds the parameter-free
+parts around it:
+
+* :func:`fixed_viewpoints` / :func:`novel_viewpoints` and :func:`viewpoint_cameras`: the
+  cameras. Fixed: the 8 corners of a cube around the object (every side of the object is
+  seen by some camera). Novel: a spiral of viewpoints over the sphere that are none of
+  them, used to *check* the fused cloud.
+* :func:`depth_to_xyz`: a depth map (the rasterizer's ``zbuf``) to a per-pixel ``(x, y, z)``
+  map in the view frame — the ground-truth projections.
+* :func:`fuse`: ``N`` projections → one cloud in the object frame, by undoing each camera's
+  pose, ``X_world = (X_view - T) @ R^T``. No parameters, no learning.
+* :func:`pseudo_render`: a cloud → the depth map and mask that a camera sees, by a
+  **z-buffer over points**: every point falls on one pixel (of an image ``U`` times finer
+  than asked for, which makes two points less likely to *collide* on one pixel), and each
+  pixel keeps its nearest point. Vectorised with ``scatter_reduce("amin")``; the depth is
+  differentiable with respect to the depth of the points that are kept, and no gradient
+  reaches the hidden ones (they did not make the picture).
+
+**Conventions** (those of :mod:`course_utils.p3d`, i.e. PyTorch3D): points are row vectors,
+``X_view = X_world @ R + T``; view +X left, +Y up, +Z into the scene; depth = view ``z``
+(the mesh rasterizer's ``zbuf``); NDC +X left, +Y up, pixel (row 0, column 0) at the top
+left, NDC ``(+1, +1)`` corner (:func:`course_utils.rgbd.ndc_grid`). Background depth is 0
+here (the ``zbuf`` uses -1; a 0 makes ``depth * mask`` and L1 losses simpler).
+
+Example:
+    >>> cams = viewpoint_cameras(fixed_viewpoints())
+    >>> len(cams), fixed_viewpoints()[0]
+    (8, (45.0, 35.26))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import torch
+
+from course_utils.datasets.generate import CAMERA_DIST, FOV
+from course_utils.rgbd import ndc_grid
+
+__all__ = [
+    "fixed_viewpoints",
+    "novel_viewpoints",
+    "viewpoint_cameras",
+    "depth_to_xyz",
+    "fuse",
+    "PseudoRender",
+    "pseudo_render",
+    "render_depth",
+    "upsample_nearest",
+    "zbuffer",
+    "project_to_pixels",
+    "depth_colours",
+]
+
+#: Elevation of the cube's corners seen from its centre: atan(1 / sqrt(2)), degrees.
+CORNER_ELEVATION = round(math.degrees(math.atan(1 / math.sqrt(2))), 2)
+
+
+def fixed_viewpoints() -> list[tuple[float, float]]:
+    """The 8 ``(azimuth, elevation)`` pairs, in degrees, of the corners of a cube.
+
+    Azimuths 45°, 135°, 225°, 315°, each at elevation ±35.26° (the corner directions
+    ``(±1, ±1, ±1)``). Together they see every side of an object at the centre, which
+    is what fusing their projections into one cloud needs.
+    """
+    return [(45.0 + 90.0 * k, e) for e in (CORNER_ELEVATION, -CORNER_ELEVATION) for k in range(4)]
+
+
+def novel_viewpoints(count: int = 16, max_elevation: float = 60.0) -> list[tuple[float, float]]:
+    """``count`` viewpoints spread over a band of the sphere (a Fibonacci spiral).
+
+    Elevations go evenly from ``+max_elevation`` to ``-max_elevation``; azimuths advance by
+    the golden angle (137.5°), so no two views line up and none is a fixed viewpoint.
+    Deterministic: the cached targets of every shape use the same views.
+    """
+    if count < 1:
+        raise ValueError(f"count must be at least 1, got {count}")
+    golden = 180.0 * (3.0 - math.sqrt(5.0))
+    views = []
+    for i in range(count):
+        t = 0.5 if count == 1 else i / (count - 1)
+        elevation = max_elevation * (1.0 - 2.0 * t)
+        views.append((round((50.0 + golden * i) % 360.0, 3), round(elevation, 3)))
+    return views
+
+
+def viewpoint_cameras(
+    viewpoints: Sequence[tuple[float, float]],
+    dist: float = CAMERA_DIST,
+    fov: float = FOV,
+    device: str | torch.device = "cpu",
+) -> Any:
+    """``FoVPerspectiveCameras`` looking at the origin from ``(azimuth, elevation)`` pairs.
+
+    The distance and field of view are the course dataset's (2.0 and 30°): a shape in
+    [-0.5, 0.5]³ with a bounding-box diagonal of 1 always fits in the image.
+    """
+    from course_utils.p3d import renderer
+
+    azim = [float(a) for a, _ in viewpoints]
+    elev = [float(e) for _, e in viewpoints]
+    R, T = renderer.look_at_view_transform(dist=dist, elev=elev, azim=azim, device=device)
+    return renderer.FoVPerspectiveCameras(R=R, T=T, fov=fov, device=device)
+
+
+def depth_to_xyz(depth: torch.Tensor, cameras: Any) -> torch.Tensor:
+    """Per-pixel view-frame coordinates of depth maps: the ground-truth *projections*.
+
+    Args:
+        depth: ``(..., N, H, W)`` view-space depth ``z`` (0 or less: background; its
+            coordinates are set to 0).
+        cameras: ``N`` NDC cameras, one per map (``depth[..., n, :, :]`` was seen by camera n).
+
+    Returns:
+        ``(..., N, H, W, 3)``: at each pixel the point ``(x, y, z)`` in that camera's view
+        frame. For a perspective camera ``x = x_ndc * z * tan(fov / 2)`` (likewise y), as
+        ``cameras.unproject_points(..., world_coordinates=False)`` computes it.
+    """
+    *lead, N, H, W = depth.shape
+    if len(cameras) != N:
+        raise ValueError(f"depth has {N} views but there are {len(cameras)} cameras")
+    flat = depth.reshape(-1, N, H * W).transpose(0, 1)  # (N, M, HW)
+    xy = ndc_grid(H, W, dtype=depth.dtype, device=depth.device).reshape(1, 1, H * W, 2)
+    xy_depth = torch.cat([xy.expand(N, flat.shape[1], -1, -1), flat[..., None]], dim=-1)
+    xyz = cameras.unproject_points(xy_depth.reshape(N, -1, 3), world_coordinates=False)
+    xyz = xyz.reshape(N, -1, H, W, 3).transpose(0, 1).reshape(*lead, N, H, W, 3)
+    return torch.where((depth > 0)[..., None], xyz, torch.zeros_like(xyz))
+
+
+def fuse(
+    xyz_maps: torch.Tensor, masks: torch.Tensor | None, cameras: Any
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fuse per-view ``(x, y, z)`` maps into one cloud in the object (world) frame.
+
+    Each pixel's point is moved out of its camera's view frame by the inverse pose,
+    ``X_world = (X_view - T) @ R^T`` (``R`` is a rotation, so its inverse is ``R^T``). Every
+    pixel of every view gives one point; ``masks`` says which are on the object.
+
+    Args:
+        xyz_maps: ``(B, N, H, W, 3)`` view-frame points (or ``(N, H, W, 3)``: B = 1).
+        masks: ``(B, N, H, W)`` bool (or probabilities, kept where > 0.5), or None: all valid.
+        cameras: the ``N`` fixed cameras.
+
+    Returns:
+        ``points (B, N*H*W, 3)`` (padded: every pixel, in view-then-row-major order) and
+        ``valid (B, N*H*W)`` bool. ``points[b][valid[b]]`` is shape b's cloud. Gradients
+        flow from the points to ``xyz_maps``.
+    """
+    if xyz_maps.dim() == 4:
+        xyz_maps = xyz_maps[None]
+        masks = None if masks is None else masks[None]
+    if xyz_maps.dim() != 5 or xyz_maps.shape[-1] != 3:
+        raise ValueError(f"xyz_maps must be (B, N, H, W, 3), got {tuple(xyz_maps.shape)}")
+    B, N, H, W, _ = xyz_maps.shape
+    if len(cameras) != N:
+        raise ValueError(f"xyz_maps has {N} views but there are {len(cameras)} cameras")
+    R = cameras.R.to(xyz_maps)  # (N, 3, 3)
+    T = cameras.T.to(xyz_maps)  # (N, 3)
+    view = xyz_maps.reshape(B, N, H * W, 3)
+    world = torch.einsum("bnpj,nij->bnpi", view - T[None, :, None], R)  # (X - T) @ R^T
+    points = world.reshape(B, N * H * W, 3)
+    if masks is None:
+        valid = torch.ones(B, N * H * W, dtype=torch.bool, device=points.device)
+    else:
+        if masks.shape != (B, N, H, W):
+            raise ValueError(f"masks must be {(B, N, H, W)}, got {tuple(masks.shape)}")
+        valid = (masks if masks.dtype == torch.bool else masks > 0.5).reshape(B, N * H * W)
+    return points, valid
+
+
+class PseudoRender(NamedTuple):
+    """What :func:`pseudo_render` returns (``S' = image_size * upsample``).
+
+    Attributes:
+        depth: ``(B, S', S')`` view depth of the nearest point per pixel, 0 where none.
+        mask: ``(B, S', S')`` bool, a point fell on the pixel.
+        index: ``(B, S', S')`` int64, the kept point's index in its cloud, -1 where none.
+        features: ``(B, S', S', C)`` features of the kept points (0 where none), or None.
+    """
+
+    depth: torch.Tensor
+    mask: torch.Tensor
+    index: torch.Tensor
+    features: torch.Tensor | None
+
+
+def pseudo_render(
+    points: torch.Tensor,
+    cameras: Any,
+    image_size: int,
+    upsample: int = 1,
+    valid: torch.Tensor | None = None,
+    features: torch.Tensor | None = None,
+) -> PseudoRender:
+    """Render the depth and mask of point clouds with a z-buffer: nearest point per pixel.
+
+    Each point is projected (:func:`project_to_pixels`) onto the pixel that contains it
+    in an image of ``S' = image_size * upsample`` pixels per side. Where several points
+    fall on one pixel (a *collision*) the nearest wins: ``scatter_reduce(..., "amin")``
+    finds the smallest depth per pixel, and among the points at that depth the lowest
+    index (a second ``amin``), so the result is deterministic (:func:`zbuffer`). Points
+    behind the camera (``z <= 0``), outside the image or not ``valid`` are dropped.
+
+    The output depth is gathered from the kept points' ``z``: the gradient with respect to
+    ``points`` reaches exactly those (and only through their depth, not their pixel: the
+    pixel a point falls on is a step function of its position).
+
+    Args:
+        points: ``(B, P, 3)`` world points.
+        cameras: ``B`` cameras, or 1 camera shared by the batch (NDC cameras).
+        image_size: S, the side of the image the result stands for.
+        upsample: U, render at ``S * U`` pixels per side (fewer collisions, more holes).
+        valid: ``(B, P)`` bool: points to render (None: all).
+        features: ``(B, P, C)`` values carried by the points (e.g. mask logits); the
+            kept point's are returned per pixel.
+
+    Returns:
+        A :class:`PseudoRender` ``(depth, mask, index, features)``, images ``S' x S'``.
+
+    Example:
+        >>> cams = viewpoint_cameras([(0.0, 0.0)])  # looks down -Z from (0, 0, 2)
+        >>> out = pseudo_render(torch.tensor([[[0.1, 0.1, 0.5]]]), cams, image_size=4)
+        >>> out.mask[0].nonzero().tolist(), round(float(out.depth[0, 1, 2]), 4)  # (row, col)
+        ([[1, 2]], 1.5)
+    """
+    if points.dim() != 3 or points.shape[-1] != 3:
+        raise ValueError(f"points must be (B, P, 3), got {tuple(points.shape)}")
+    if image_size < 1 or upsample < 1:
+        raise ValueError(f"image_size and upsample must be >= 1, got {image_size}, {upsample}")
+    B, P, _ = points.shape
+    S = int(image_size) * int(upsample)
+    pixel, z, keep = project_to_pixels(points, cameras, S)
+    with torch.no_grad():
+        if valid is not None:
+            keep = keep & valid.bool()
+        point_id = torch.arange(B * P, device=points.device).view(B, P)[keep]
+        winner = zbuffer(pixel[keep], z.detach()[keep], B * S * S)
+        pix = (winner >= 0).nonzero().squeeze(1)  # the pixels some point fell on
+        src = point_id[winner[pix]]  # their nearest points (flat index into B x P)
+    # Only the hit pixels are touched: the gradient of ``depth`` flows to ``z[src]``.
+    depth = z.new_zeros(B * S * S).index_put((pix,), z.reshape(-1)[src])
+    hit = torch.zeros(B * S * S, dtype=torch.bool, device=z.device).index_fill_(0, pix, True)
+    index = torch.full((B * S * S,), -1, dtype=torch.long, device=z.device)
+    index.index_put_((pix,), src % P)
+    feats = None
+    if features is not None:
+        flat = features.reshape(B * P, -1)
+        feats = flat.new_zeros(B * S * S, flat.shape[1]).index_put((pix,), flat[src])
+        feats = feats.view(B, S, S, -1)
+    return PseudoRender(depth.view(B, S, S), hit.view(B, S, S), index.view(B, S, S), feats)
+
+
+def zbuffer(pixel: torch.Tensor, depth: torch.Tensor, num_pixels: int) -> torch.Tensor:
+    """The z-buffer over points: for every pixel, which point is nearest.
+
+    ``zbuf = full(inf).scatter_reduce(0, pixel, depth, "amin")`` is the smallest depth per
+    pixel; the points whose depth equals their pixel's ``zbuf`` are the nearest, and a
+    second ``amin`` over their indices picks one deterministically (the lowest). Two
+    scatters over the points: no loop, no sort. (Two stable sorts, by depth then by pixel,
+    give the same answer, but on a CPU they are several times slower.)
+
+    Args:
+        pixel: ``(M,)`` int64 flat pixel index of each point, in ``[0, num_pixels)``.
+        depth: ``(M,)`` its depth.
+        num_pixels: size of the flat image.
+
+    Returns:
+        ``(num_pixels,)`` int64: the index (into ``pixel``) of each pixel's nearest point,
+        -1 where no point fell.
+
+    Example:
+        >>> zbuffer(torch.tensor([2, 0, 2]), torch.tensor([1.5, 1.0, 1.2]), 4).tolist()
+        [1, -1, 2, -1]
+    """
+    zbuf = torch.full((num_pixels,), math.inf, dtype=depth.dtype, device=depth.device)
+    zbuf.scatter_reduce_(0, pixel, depth, reduce="amin", include_self=True)
+    nearest = depth == zbuf[pixel]
+    ids = torch.arange(len(pixel), device=pixel.device)
+    winner = torch.full((num_pixels,), len(pixel), dtype=torch.long, device=depth.device)
+    winner.scatter_reduce_(0, pixel[nearest], ids[nearest], reduce="amin")
+    return torch.where(winner < len(pixel), winner, -1)
+
+
+def project_to_pixels(
+    points: torch.Tensor, cameras: Any, size: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where points land in ``size x size`` images, and their depth.
+
+    Pixel ``(row, col)`` spans NDC ``x ∈ [1 - 2 (col + 1) / S, 1 - 2 col / S]`` (+X is
+    left; likewise y with rows, +Y up), so ``col = floor((1 - x) S / 2)``.
+
+    Args:
+        points: ``(B, P, 3)`` world points.
+        cameras: ``B`` NDC cameras, or 1 shared.
+        size: S.
+
+    Returns:
+        ``pixel (B, P)`` int64 flat index ``(b S + row) S + col`` into a ``(B, S, S)``
+        image (no gradient: a step function of the position), ``z (B, P)`` view depth
+        (differentiable), ``inside (B, P)`` bool: in front of the camera and in the image.
+    """
+    B, P, _ = points.shape
+    if len(cameras) not in (1, B):
+        raise ValueError(f"{len(cameras)} cameras for {B} point clouds: use 1 or {B}")
+    # view depth z = (X @ R + T)_z: only R's third column is needed
+    R, T = cameras.R.to(points), cameras.T.to(points)
+    z = torch.einsum("bpi,bi->bp", points, R[:, :, 2].expand(B, 3)) + T[:, 2:3]  # (B, P)
+    with torch.no_grad():
+        # world -> NDC with the cameras' full 4x4 projection (row vectors), then divide by w
+        M = cameras.get_full_projection_transform().get_matrix().to(points).expand(B, 4, 4)
+        h = torch.baddbmm(M[:, 3:, :], points.detach(), M[:, :3, :])  # (B, P, 4)
+        ndc = h[..., :2] / h[..., 3:]
+        col = torch.floor((1.0 - ndc[..., 0]) * (size / 2.0))
+        row = torch.floor((1.0 - ndc[..., 1]) * (size / 2.0))
+        inside = (z.detach() > 0) & (col >= 0) & (col < size) & (row >= 0) & (row < size)
+        batch = torch.arange(B, device=points.device)[:, None]
+        pixel = (batch * size + row.clamp(0, size - 1).long()) * size
+        pixel = pixel + col.clamp(0, size - 1).long()
+    return pixel, z, inside
+
+
+def upsample_nearest(image: torch.Tensor, factor: int) -> torch.Tensor:
+    """``(..., H, W)`` -> ``(..., H*U, W*U)``: every pixel repeated ``U x U`` times.
+
+    Compares a target at ``S²`` with a pseudo-render at ``(S U)²``: each fine pixel lies
+    inside one coarse pixel, whose depth it gets.
+    """
+    if factor == 1:
+        return image
+    return image.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)
+
+
+@torch.no_grad()
+def render_depth(meshes: Any, cameras: Any, image_size: int) -> torch.Tensor:
+    """Depth maps of meshes with the course's mesh rasterizer: its ``zbuf``, 0 = background.
+
+    Args:
+        meshes: a ``Meshes`` of B meshes.
+        cameras: B cameras (one per mesh) or 1 shared.
+        image_size: S.
+
+    Returns:
+        ``(B, S, S)`` view depth of the nearest face per pixel (0 where no face).
+    """
+    from course_utils.p3d import renderer
+
+    rasterizer = renderer.MeshRasterizer(
+        cameras=cameras,
+        raster_settings=renderer.RasterizationSettings(image_size=image_size, faces_per_pixel=1),
+    )
+    zbuf = rasterizer(meshes).zbuf[..., 0]
+    return torch.where(zbuf > 0, zbuf, torch.zeros_like(zbuf))
+
+
+def depth_colours(
+    depth: torch.Tensor, near: float = CAMERA_DIST - 0.6, far: float = CAMERA_DIST + 0.6
+) -> torch.Tensor:
+    """Depth maps as pictures: ``(..., H, W)`` -> ``(..., H, W, 3)`` colours in [0, 1].
+
+    Near is yellow, far is purple (matplotlib's viridis, reversed), background (depth 0)
+    white; the same ``near``/``far`` for every map, so colours compare across pictures.
+    """
+    import matplotlib
+
+    t = ((far - depth) / (far - near)).clamp(0, 1).detach().cpu()
+    colours = torch.from_numpy(matplotlib.colormaps["viridis"](t.numpy())[..., :3]).float()
+    return torch.where((depth.detach().cpu() > 0)[..., None], colours, torch.ones(3))

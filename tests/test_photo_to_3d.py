@@ -1,0 +1,324 @@
+"""Chapter 08: true depth of the course's renders, the depth network through the training
+loop, the photo reader, the pipelines and every error path of ``reconstruct``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from course_utils.datasets import ShapeDataset
+from course_utils.depth import DepthViews, depth_metrics, depth_to_points, evaluate_depth
+from course_utils.metrics import f_score
+from course_utils.models import ModelConfig
+from course_utils.photo3d import (
+    depth_pipeline,
+    load_photo,
+    mesh_points,
+    save_coloured_mesh,
+    surface_scores,
+    voxel_colours,
+)
+from course_utils.tools.cli import main
+from course_utils.training import TrainConfig, load_model, train
+from course_utils.vox import load_vox
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def views(tmp_path_factory) -> DepthViews:
+    cache = tmp_path_factory.mktemp("cache")
+    shapes = ShapeDataset("train", num_shapes=12, image_size=48, points_per_shape=64,
+                          cache_dir=cache, progress=False)  # fmt: skip
+    return DepthViews(shapes, progress=False)
+
+
+def test_true_depth_unprojects_onto_the_true_surface(views: DepthViews) -> None:
+    for index in range(3):
+        item = views[index]
+        mask = item["depth"][0] > 0
+        # the rendered mask and the depth's support agree (same rasterizer settings)
+        assert (mask == (item["mask"][0] > 0.5)).float().mean() > 0.99
+        points, colours = depth_to_points(item["image"], item["depth"][0], mask,
+                                          item["R"], item["T"], item["fov"])  # fmt: skip
+        surface = mesh_points(item["verts"], item["faces"], 60000)
+        # every lifted pixel lies on the mesh (within the sampling's spacing)
+        assert f_score(points, surface, 0.012).precision > 0.995
+        assert torch.equal(colours, item["image"].permute(1, 2, 0)[mask])
+
+
+def test_depth_cache_is_reused(views: DepthViews) -> None:
+    again = DepthViews(views.shapes, progress=False)
+    assert torch.equal(again.depth, views.depth)
+    assert list(Path(views.shapes.folder).glob("depth_train_48_v1.npz"))
+
+
+def test_depth_metrics_known_values() -> None:
+    true = torch.tensor([[[2.0, 2.0], [4.0, 0.0]]])
+    pred = torch.tensor([[[2.0, 3.0], [4.4, 9.0]]])
+    scores = depth_metrics(pred, true, torch.ones(1, 2, 2, dtype=torch.bool))
+    # the pixel without true depth is ignored: (0 + 0.5 + 0.1) / 3; 3/2 = 1.5 >= 1.25
+    assert math.isclose(float(scores["abs_rel"][0]), 0.2, rel_tol=1e-6)
+    assert math.isclose(float(scores["delta1"][0]), 2 / 3, rel_tol=1e-6)
+
+
+def tiny_depth_config(epochs: int = 3) -> TrainConfig:
+    model = ModelConfig(decoder="depth", input_size=32, encoder_options={"channels": [8, 16, 16]})
+    return TrainConfig(model=model, epochs=epochs, batch_size=4, lr=3e-3, seed=0,
+                       data={"dataset": "course", "image_size": 48, "targets": "depth"})
+
+
+def test_depth_network_trains_through_the_course_loop(views: DepthViews, tmp_path: Path) -> None:
+    untrained = load_model_after(tiny_depth_config(0), views, tmp_path / "zero")
+    result = train(tiny_depth_config(), views, views, out_dir=tmp_path / "run", progress=False)
+    assert result.history["train_loss"][-1] < result.history["train_loss"][0]
+    model, state = load_model(result.checkpoint)
+    assert model.kind == "depth" and state["epoch"] == 3
+    before, after = evaluate_depth(untrained, views), evaluate_depth(model, views)
+    assert after["abs_rel"] < before["abs_rel"]
+    assert 0 <= after["delta1"] <= 1 and 0 <= after["mask_iou"] <= 1
+
+
+def load_model_after(config: TrainConfig, views: DepthViews, out: Path):
+    config.epochs = 1
+    config.lr = 0.0  # no learning: the initial network
+    return train(config, views, None, out_dir=out, progress=False).model
+
+
+# ------------------------------------------------------------------ photos
+def write(path: Path, array: np.ndarray, mode: str | None = None) -> Path:
+    Image.fromarray(array, mode=mode).save(path)
+    return path
+
+
+def test_load_photo_converts_and_says_so(tmp_path: Path) -> None:
+    gray = write(tmp_path / "g.png", np.full((40, 60), 128, np.uint8))
+    photo = load_photo(gray, size=32)
+    assert photo.image.shape == (3, 32, 32) and photo.mask is None
+    assert torch.allclose(photo.image, torch.full_like(photo.image, 128 / 255), atol=1e-2)
+    assert any("converted L to RGB" in n for n in photo.notes)
+    assert any("cropped the centre 40 x 40" in n for n in photo.notes)
+    rgba = np.zeros((32, 32, 4), np.uint8)
+    rgba[8:24, 8:24] = (255, 0, 0, 255)
+    photo = load_photo(write(tmp_path / "a.png", rgba), size=32)
+    assert photo.mask.sum() == 16 * 16
+    assert photo.image[:, 0, 0].tolist() == [1.0, 1.0, 1.0]  # transparent -> white
+    assert photo.image[:, 16, 16].tolist() == [1.0, 0.0, 0.0]
+    assert any("RGBA" in n for n in photo.notes)
+
+
+def test_voxel_colours_come_from_the_image(views: DepthViews) -> None:
+    item = views[0]
+    occupancy = item["voxels"] > 0.5
+    colours = voxel_colours(occupancy, item["image"], (item["R"], item["T"], item["fov"]))
+    # the voxel nearest the camera projects onto the object: its colour is not the white
+    # background
+    centre = -0.5 + (torch.arange(32) + 0.5) / 32
+    z, y, x = torch.meshgrid(centre, centre, centre, indexing="ij")
+    grid = torch.stack([x, y, z], -1)
+    cam = -(item["T"] @ item["R"].T)
+    dist = (grid - cam).norm(dim=-1).masked_fill(~occupancy, 1e9)
+    nearest = tuple(int(i) for i in np.unravel_index(int(dist.argmin()), dist.shape))
+    assert colours[nearest].min() < 0.98
+
+
+def test_pipeline_on_true_depth_reaches_the_precision_target(views: DepthViews) -> None:
+    item = views[1]
+    mask = item["depth"][0] > 0
+    camera = (item["R"], item["T"], item["fov"])
+    rec = depth_pipeline(item["image"], item["depth"][0], mask, camera, resolution=64)
+    visible, _ = depth_to_points(item["image"], item["depth"][0], mask, *camera)
+    sampled = mesh_points(rec.trimmed_verts, rec.trimmed_faces, 5000)
+    scores = surface_scores(sampled, mesh_points(item["verts"], item["faces"], 30000), visible)
+    assert scores["precision"] > 90 and scores["completeness"] > 80
+    # the trimmed mesh is the visible side: the untrimmed one closes behind the object
+    assert len(rec.trimmed_faces) < len(rec.faces)
+    assert rec.trimmed_colours.shape == rec.trimmed_verts.shape
+
+
+def test_save_coloured_mesh_ply_keeps_colours(tmp_path: Path) -> None:
+    from course_utils.p3d.io import IO
+
+    verts = torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 1, 0]])
+    colours = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1]])
+    path = save_coloured_mesh(tmp_path / "t.ply", verts, torch.tensor([[0, 1, 2]]), colours)
+    mesh = IO().load_mesh(path)
+    assert torch.allclose(mesh.verts_packed(), verts)
+    assert torch.allclose(mesh.textures.verts_features_packed(), colours)
+
+
+# ------------------------------------------------------------------ the command
+@pytest.fixture(scope="module")
+def checkpoints(views: DepthViews, tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("checkpoints")
+    depth = train(tiny_depth_config(1), views, None, out_dir=root / "depth", progress=False)
+    # a network that marks every pixel as object: the photo's alpha gives the mask
+    head = depth.model.head[-1]
+    state = torch.load(depth.checkpoint, weights_only=True)
+    state["model"]["head.2.bias"] = torch.tensor([0.0, 10.0])
+    assert head.bias.shape == (2,)
+    torch.save(state, depth.checkpoint)
+    voxels_config = TrainConfig(
+        model=ModelConfig(decoder="voxels-conv", latent_dim=8, input_size=32,
+                          encoder_options={"channels": [4, 8]}),
+        epochs=1, batch_size=4, data={"dataset": "toy", "image_size": 32},
+    )  # fmt: skip
+    from course_utils.models import ToyShapes
+
+    voxels = train(voxels_config, ToyShapes(4, image_size=32), None, out_dir=root / "voxels",
+                   progress=False)  # fmt: skip
+    return {"depth": depth.checkpoint, "voxels": voxels.checkpoint}
+
+
+@pytest.fixture()
+def photo(tmp_path: Path) -> Path:
+    rgba = np.zeros((64, 64, 4), np.uint8)
+    yy, xx = np.mgrid[:64, :64]
+    rgba[(yy - 32) ** 2 + (xx - 32) ** 2 < 20**2] = (200, 40, 40, 255)
+    return write(tmp_path / "photo.png", rgba)
+
+
+def test_reconstruct_depth_writes_a_coloured_ply(checkpoints, photo, tmp_path, capsys) -> None:
+    from course_utils.p3d.io import IO
+
+    out = tmp_path / "out" / "photo.ply"
+    argv = ["reconstruct", str(photo), "--method", "depth", "--checkpoint",
+            str(checkpoints["depth"]), "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "note: converted RGBA" in printed and f"wrote {out}" in printed
+    mesh = IO().load_mesh(out)
+    colours = mesh.textures.verts_features_packed()
+    assert len(mesh.verts_packed()) > 50
+    assert torch.allclose(colours.mean(0), torch.tensor([200, 40, 40]) / 255, atol=0.02)
+    # the disc is about 2 units in front of the course's default camera
+    assert main(argv) == 1  # exists now
+    assert "exists; add --force" in capsys.readouterr().err
+    assert main(argv + ["--force"]) == 0
+
+
+def test_reconstruct_voxels_writes_a_vox(checkpoints, photo, tmp_path, capsys) -> None:
+    out = tmp_path / "photo.vox"
+    argv = ["reconstruct", str(photo), "--method", "voxels", "--checkpoint",
+            str(checkpoints["voxels"]), "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    occupancy, colours = load_vox(out)
+    assert occupancy.shape == (32, 32, 32)
+    assert f"wrote {out}: {int(occupancy.sum())} voxels" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "case, code, message",
+    [
+        ("missing", 2, "no file at"),
+        ("folder", 2, "is not a file"),
+        ("not_image", 1, "is not an image file that Pillow can read"),
+        ("truncated", 1, "cannot read image"),
+        ("huge", 1, "megapixels); the limit is 60: refused"),
+        ("extension", 2, "the output must end in .ply or .obj (mesh) or .vox"),
+        ("wrong_extension", 1, "--method voxels writes .vox files, not 'x.ply'"),
+        ("no_checkpoint", 1, "make one with: python -m course_utils train --decoder depth"),
+        ("wrong_model", 1, "--method depth needs a depth model"),
+        ("voxel_from_depth", 1, "the voxel method needs a voxels or implicit model"),
+    ],
+)
+def test_reconstruct_errors_are_one_line(case, code, message, checkpoints, photo, tmp_path,
+                                         capsys) -> None:  # fmt: skip
+    image, method, out = str(photo), "depth", str(tmp_path / "x.ply")
+    checkpoint = str(checkpoints["depth"])
+    if case == "missing":
+        image = str(tmp_path / "nope.png")
+    elif case == "folder":
+        image = str(tmp_path)
+    elif case == "not_image":
+        image = str(tmp_path / "notes.png")
+        Path(image).write_text("these are not pixels")
+    elif case == "truncated":
+        image = str(tmp_path / "cut.png")
+        Path(image).write_bytes(photo.read_bytes()[:120])
+    elif case == "huge":
+        image = str(write(tmp_path / "huge.png", np.zeros((8000, 8000), bool), "1"))
+    elif case == "extension":
+        out = str(tmp_path / "x.stl")
+    elif case == "wrong_extension":
+        method = "voxels"
+    elif case == "no_checkpoint":
+        checkpoint = str(tmp_path / "none" / "last.pt")
+    elif case == "wrong_model":
+        checkpoint = str(checkpoints["voxels"])
+    elif case == "voxel_from_depth":
+        method, out = "voxels", str(tmp_path / "x.vox")
+    argv = ["reconstruct", image, "--method", method, "--out", out, "--checkpoint", checkpoint,
+            "--quiet"]  # fmt: skip
+    if code == 2:
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+    else:
+        assert main(argv) == code
+    err = capsys.readouterr().err
+    assert message in err
+    assert len([line for line in err.splitlines() if "error" in line]) == 1
+    assert not Path(out).exists()
+
+
+# ------------------------------------------------------------------ pretrained (offline)
+def test_pretrained_depth_pipeline_with_a_tiny_random_model(monkeypatch) -> None:
+    """The real loading code, with a tiny GLPN built from a config: nothing is downloaded."""
+    transformers = pytest.importorskip("transformers")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from course_utils.depth import disparity_to_depth, pretrained_depth, run_depth_pipeline
+
+    torch.manual_seed(0)
+    config = transformers.GLPNConfig(
+        num_encoder_blocks=4, depths=[1, 1, 1, 1], hidden_sizes=[8, 16, 16, 16],
+        decoder_hidden_size=16, num_attention_heads=[1, 1, 1, 1], sr_ratios=[8, 4, 2, 1],
+        mlp_ratios=[2, 2, 2, 2],
+    )  # fmt: skip
+    model = transformers.GLPNForDepthEstimation(config).eval()
+    processor = getattr(transformers, "GLPNImageProcessorPil", transformers.GLPNImageProcessor)
+    pipe = pretrained_depth(model, processor())
+    image = torch.rand(3, 40, 56)
+    raw = run_depth_pipeline(pipe, image)
+    assert raw.shape == (40, 56) and torch.isfinite(raw).all()
+    # the pipeline's output is the model's own prediction, resized
+    with torch.no_grad():
+        inputs = processor()(images=[Image.fromarray(
+            (image * 255).round().byte().permute(1, 2, 0).numpy())], return_tensors="pt")
+        direct = model(**inputs).predicted_depth
+    assert raw.std() > 0 and direct.numel() > 0
+    depth = disparity_to_depth(raw.abs() + 0.1, torch.ones(40, 56, dtype=torch.bool))
+    assert math.isclose(float(depth.median()), 2.0, rel_tol=1e-5)
+
+
+# ------------------------------------------------------------------ Pix3D
+from test_real_datasets import _write_mats, pix3d_root  # noqa: E402, F401 - the fake Pix3D
+
+
+def test_pix3d_to_vox_on_a_tiny_fake_pix3d(pix3d_root: Path, tmp_path: Path) -> None:  # noqa: F811
+    pytest.importorskip("scipy", reason="Pix3D's .mat voxels need scipy")
+    from course_utils.datasets import Pix3D
+    from course_utils.photo3d import pix3d_to_vox
+
+    _write_mats(pix3d_root)
+    truth = Pix3D(pix3d_root, "train", image_size=128, points_per_shape=100)[0]["voxels"]
+
+    class Oracle(torch.nn.Module):  # "predicts" the true voxels of the fake dataset
+        kind, device = "voxels", torch.device("cpu")
+
+        def forward(self, images):
+            return (truth[None] * 20 - 10).expand(len(images), -1, -1, -1)
+
+    written = pix3d_to_vox(pix3d_root, Oracle(), tmp_path / "vox", count=2, split="train")
+    assert [p.name for p, _ in written] == ["pix3d_train_000.vox", "pix3d_train_001.vox"]
+    assert all(iou == pytest.approx(1.0) for _, iou in written)
+    occupancy, colours = load_vox(written[0][0])
+    assert torch.equal(occupancy, truth > 0.5)
+    seen = colours[occupancy].float()
+    # the fake photo's object is green (20, 160, 40): the voxels the camera sees are green
+    assert ((seen[:, 1] > 120) & (seen[:, 0] < 60)).float().mean() > 0.5

@@ -1,0 +1,278 @@
+"""Chapter 07: fusion of projections, the pseudo-renderer, cached targets, the decoder.
+
+Known answers: a plane at a known depth, two points on one pixel, finite-difference
+gradients, fused ground-truth projections of a cube lying on the cube, a decoder that
+outputs the ground truth scoring a zero fixed-view loss, and a short run through the
+course's ``train``/``evaluate``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils.datasets.generate import CAMERA_DIST, FOV
+from course_utils.p3d import structures
+from course_utils.projections import (
+    depth_to_xyz,
+    fixed_viewpoints,
+    fuse,
+    novel_viewpoints,
+    pseudo_render,
+    render_depth,
+    upsample_nearest,
+    viewpoint_cameras,
+)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+FRONT = [(0.0, 0.0)]  # camera at (0, 0, 2) looking down -Z: view z = 2 - world z
+
+
+def test_viewpoints_are_the_cube_corners_and_distinct_novel_views():
+    cams = viewpoint_cameras(fixed_viewpoints())
+    centres = cams.get_camera_center()  # (8, 3)
+    expected = CAMERA_DIST / math.sqrt(3)
+    assert torch.allclose(centres.abs(), torch.full((8, 3), expected), atol=1e-3)
+    assert len({tuple(torch.sign(c).tolist()) for c in centres}) == 8  # all 8 corners
+    novel = viewpoint_cameras(novel_viewpoints(16)).get_camera_center()
+    assert torch.cdist(novel, centres).min() > 0.3  # none is a fixed viewpoint (>8° apart)
+
+
+def test_a_plane_of_points_renders_its_depth_exactly():
+    # a dense grid on the plane world z = 0.25 (view depth 1.75) fills the image's centre
+    s = torch.linspace(-0.2, 0.2, 161)
+    yy, xx = torch.meshgrid(s, s, indexing="ij")
+    plane = torch.stack([xx, yy, torch.full_like(xx, 0.25)], -1).reshape(1, -1, 3)
+    out = pseudo_render(plane, viewpoint_cameras(FRONT), image_size=32)
+    # the plane spans NDC |x| <= 0.2 / (1.75 tan 15°) = 0.426 -> pixels 9..22 fully covered
+    centre = slice(10, 22)
+    assert out.mask[0, centre, centre].all()
+    depths = out.depth[0][out.mask[0]]
+    assert torch.allclose(depths, torch.full_like(depths, 1.75), rtol=0, atol=1e-6)
+    assert not out.mask[0, :4].any() and (out.depth[0][~out.mask[0]] == 0).all()
+    assert (out.index[0][~out.mask[0]] == -1).all()
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_two_points_on_one_pixel_keep_the_nearer(order):
+    camera = torch.tensor([0.0, 0.0, CAMERA_DIST])
+    near = torch.tensor([0.1, 0.07, 0.5])
+    far = camera + 1.4 * (near - camera)  # the same ray, farther: the same pixel
+    pts = torch.stack([near, far])[list(order)][None]
+    out = pseudo_render(pts, viewpoint_cameras(FRONT), image_size=16, upsample=2)
+    assert int(out.mask.sum()) == 1
+    assert torch.isclose(out.depth[out.mask], torch.tensor(1.5)).all()
+    assert int(out.index[out.mask]) == order.index(0)  # the index of the near point
+
+
+def test_pixel_of_a_point_follows_the_ndc_convention():
+    # NDC +X is left: a point at world +x (seen from +Z: the camera's left is world -x)
+    # lands right of the centre; world +y (up) lands in the upper half.
+    out = pseudo_render(torch.tensor([[[0.2, 0.2, 0.0]]]), viewpoint_cameras(FRONT), 8)
+    row, col = out.mask[0].nonzero()[0].tolist()
+    assert row < 4 and col >= 4
+
+
+def test_gradients_reach_only_the_kept_points_and_match_finite_differences():
+    gen = torch.Generator().manual_seed(0)
+    # 40 points; pairs 0..9 are hidden behind 10..19 on the same rays
+    front = torch.rand(20, 3, generator=gen, dtype=torch.float64) * 0.6 - 0.3
+    camera = torch.tensor([0.0, 0.0, CAMERA_DIST], dtype=torch.float64)
+    behind = camera + 1.3 * (front[:10] - camera)
+    pts = torch.cat([behind, front])[None].requires_grad_(True)
+    cams = viewpoint_cameras(FRONT)
+    cams = type(cams)(R=cams.R.double(), T=cams.T.double(), fov=FOV)
+    weights = torch.rand(64, 64, generator=gen, dtype=torch.float64)
+
+    def loss(p):
+        return (pseudo_render(p, cams, image_size=64).depth[0] * weights).sum()
+
+    value = loss(pts)
+    value.backward()
+    kept = set(pseudo_render(pts.detach(), cams, 64).index[0].unique().tolist()) - {-1}
+    assert kept.isdisjoint(range(10)) and len(kept) >= 15  # hidden ones are not kept
+    grad = pts.grad[0]
+    assert torch.all(grad[:10] == 0)
+    for i in sorted(kept)[:6]:
+        for axis in range(3):
+            eps = 1e-6
+            plus, minus = pts.detach().clone(), pts.detach().clone()
+            plus[0, i, axis] += eps
+            minus[0, i, axis] -= eps
+            numeric = (loss(plus) - loss(minus)) / (2 * eps)
+            assert torch.isclose(grad[i, axis], numeric, rtol=1e-5, atol=1e-8), (i, axis)
+
+
+def _cube(half: float = 0.3):
+    verts = torch.tensor(
+        [[x, y, z] for x in (-half, half) for y in (-half, half) for z in (-half, half)],
+        dtype=torch.float32,
+    )
+    faces = torch.tensor(
+        [[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+         [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]]
+    )  # fmt: skip
+    return structures.Meshes(verts=[verts], faces=[faces])
+
+
+def test_fused_ground_truth_projections_lie_on_the_surface():
+    half, size = 0.3, 48
+    cams = viewpoint_cameras(fixed_viewpoints())
+    depth = render_depth(_cube(half).extend(8), cams, size)  # (8, S, S)
+    xyz = depth_to_xyz(depth, cams)
+    points, valid = fuse(xyz, depth > 0, cams)
+    cloud = points[0][valid[0]]
+    assert len(cloud) > 8 * size * size * 0.15
+    # distance to the cube's surface
+    inside = half - cloud.abs().max(dim=1).values
+    outside = (cloud.abs() - half).clamp(min=0).norm(dim=1)
+    dist = torch.where(inside > 0, inside, outside)
+    # one pixel's footprint at the farthest depth seen: 2 z tan(fov / 2) / S
+    footprint = 2 * float(depth.max()) * math.tan(math.radians(FOV) / 2) / size
+    assert float(dist.max()) < footprint
+    assert float(dist.max()) < 1e-3  # in fact exact up to float rounding
+    # every face is seen by some corner camera
+    for axis in range(3):
+        for sign in (-1, 1):
+            assert (torch.isclose(cloud[:, axis], torch.tensor(sign * half), atol=1e-3)).sum() > 50
+
+
+def test_fuse_checks_its_inputs():
+    cams = viewpoint_cameras(fixed_viewpoints()[:2])
+    with pytest.raises(ValueError, match="3 views but there are 2 cameras"):
+        fuse(torch.zeros(1, 3, 4, 4, 3), None, cams)
+    with pytest.raises(ValueError, match="masks must be"):
+        fuse(torch.zeros(1, 2, 4, 4, 3), torch.zeros(1, 2, 4, 5, dtype=torch.bool), cams)
+
+
+def test_upsample_nearest_repeats_pixels():
+    image = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert upsample_nearest(image, 2).tolist() == [
+        [1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]
+    ]  # fmt: skip
+
+
+# ------------------------------------------------------------------ targets and decoder
+@pytest.fixture(scope="module")
+def course_data(tmp_path_factory):
+    from course_utils.datasets import ShapeDataset
+
+    root = tmp_path_factory.mktemp("cache")
+    ds = ShapeDataset("train", num_shapes=12, image_size=32, points_per_shape=500,
+                      cache_dir=root / "shapes", progress=False)  # fmt: skip
+    return ds, root
+
+
+def test_targets_are_cached_atomically_and_match_a_fresh_render(course_data):
+    from course_utils.datasets import collate_shapes
+    from course_utils.datasets.projection_targets import WithProjectionTargets
+
+    ds, root = course_data
+    wrapped = WithProjectionTargets(ds, fixed_size=16, novel_size=16, num_novel=4,
+                                    progress=False, cache_dir=root / "proj")  # fmt: skip
+    files = list((root / "proj").rglob("*.npz"))
+    assert len(files) == 1 and not list((root / "proj").rglob("*.tmp*"))
+    mtime = files[0].stat().st_mtime_ns
+    again = WithProjectionTargets(ds, fixed_size=16, novel_size=16, num_novel=4,
+                                  progress=False, cache_dir=root / "proj")  # fmt: skip
+    assert files[0].stat().st_mtime_ns == mtime  # read, not rendered again
+    item = again[0]
+    assert item["fixed_depth"].shape == (8, 16, 16) and item["novel_depth"].shape == (4, 16, 16)
+    batch = collate_shapes([wrapped[0]])
+    meshes = structures.Meshes(verts=[batch["verts"][0]], faces=[batch["faces"][0]])
+    fresh = render_depth(meshes.extend(8), viewpoint_cameras(fixed_viewpoints()), 16)
+    assert torch.equal(fresh > 0, item["fixed_depth"] > 0)
+    assert torch.allclose(fresh, item["fixed_depth"], atol=1e-3)  # float16 offsets
+    # another configuration gets another file
+    WithProjectionTargets(ds, fixed_size=16, novel_size=16, num_novel=2,
+                          progress=False, cache_dir=root / "proj")  # fmt: skip
+    assert len(list((root / "proj").rglob("*.npz"))) == 2
+
+
+def test_a_decoder_that_outputs_the_ground_truth_has_no_fixed_view_loss(course_data):
+    from course_utils.datasets.projection_targets import WithProjectionTargets
+    from course_utils.models.projection_decoder import (
+        ProjectionDecoder,
+        Projections,
+        projection_loss,
+    )
+
+    ds, root = course_data
+    decoder = ProjectionDecoder(8, channels=(8, 4, 4), novel_size=16, num_novel=4)
+    wrapped = WithProjectionTargets(ds, fixed_size=16, novel_size=16, num_novel=4,
+                                    progress=False, cache_dir=root / "proj")  # fmt: skip
+    fixed = torch.stack([wrapped[i]["fixed_depth"] for i in range(2)])
+    novel = torch.stack([wrapped[i]["novel_depth"] for i in range(2)])
+    mask = fixed > 0
+    perfect = Projections(depth_to_xyz(fixed, decoder.cameras()), torch.where(mask, 20.0, -20.0))
+    _, parts = projection_loss(decoder, perfect, fixed, novel, novel_per_step=4, upsample=1)
+    assert float(parts["fixed_l1"]) == 0 and float(parts["fixed_bce"]) < 1e-6
+    # at novel views the fused truth is on the surface; at 16² the sparse cloud lets some
+    # pixels see a back surface through the gaps, so the mean error is not 0, but small
+    assert float(parts["novel_l1"]) < 0.05
+    wrong = Projections(perfect.xyz + 0.1, perfect.logits)
+    _, wrong_parts = projection_loss(decoder, wrong, fixed, novel, novel_per_step=4, upsample=1)
+    assert math.isclose(float(wrong_parts["fixed_l1"]), 0.3, rel_tol=1e-4)  # |0.1| x 3 axes
+    assert float(wrong_parts["novel_l1"]) > 2 * float(parts["novel_l1"])
+
+
+def test_projection_decoder_trains_and_evaluates_through_the_course_loop(
+    course_data, tmp_path, monkeypatch
+):
+    from course_utils import evaluation
+    from course_utils.models import LossConfig, ModelConfig
+    from course_utils.training import TrainConfig, load_checkpoint, train
+
+    ds, root = course_data
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(root))
+    model = ModelConfig(
+        decoder="projections", latent_dim=16, input_size=32,
+        encoder_options={"channels": [8, 16]},
+        decoder_options={"channels": [16, 8, 8], "novel_size": 16, "num_novel": 4},
+        loss=LossConfig(novel_per_step=1, upsample=2),
+    )  # fmt: skip
+    config = TrainConfig(model=model, epochs=1, batch_size=4, lr=3e-3, device="cpu")
+    result = train(config, ds, None, out_dir=tmp_path, progress=False)
+    assert result.history["parts"]["fixed_l1"] and np.isfinite(result.history["train_loss"][0])
+    assert set(result.history["parts"]) == {"fixed_l1", "fixed_bce", "novel_l1", "novel_bce"}
+    resumed = train(dataclass_replace(config, epochs=2), ds, None, out_dir=tmp_path,
+                    resume=True, progress=False)  # fmt: skip
+    assert load_checkpoint(tmp_path)["epoch"] == 2 and len(resumed.history["epoch"]) == 2
+    records = evaluation.evaluate_model(resumed.model, ds, progress=False)
+    assert len(records) == len(ds) and all(0 <= r["f1@0.05"] <= 1 for r in records)
+    preds = evaluation.predictions_from_model(resumed.model, ds[0]["image"][None])
+    assert preds[0].points.shape[1] == 3
+
+
+def test_overfitting_a_tiny_batch_drives_the_projection_loss_down(course_data, monkeypatch):
+    from course_utils.datasets import collate_shapes
+    from course_utils.models import build_model
+
+    ds, root = course_data
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(root))
+    torch.manual_seed(0)
+    model = build_model(
+        decoder="projections", latent_dim=16, input_size=32,
+        encoder_options={"channels": [8, 16], "norm": "group"},
+        decoder_options={"channels": [16, 8, 8], "novel_size": 16, "num_novel": 4},
+    )  # fmt: skip
+    batch = collate_shapes([model.decoder.prepare_data(ds, progress=False)[i] for i in range(4)])
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    history = []
+    for _ in range(30):
+        loss, parts = model.loss(batch, generator=torch.Generator().manual_seed(0))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(float(loss.detach()))
+    assert min(history[-3:]) < 0.65 * history[0], history  # a clear fall, room for rounding
+
+
+def dataclass_replace(config, **changes):
+    import dataclasses
+
+    return dataclasses.replace(config, **changes)
