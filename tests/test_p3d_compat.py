@@ -1,4 +1,8 @@
-"""PyTorch3D names the built-in backend adds for code written against PyTorch3D (known answers)."""
+"""PyTorch3D names the built-in backend adds for code written against PyTorch3D (known answers).
+
+These test ``course_utils.p3d.builtin`` directly, so they run whichever backend is active
+(except the alias, which maps ``pytorch3d`` onto the built-in backend only).
+"""
 
 from __future__ import annotations
 
@@ -174,6 +178,7 @@ def test_pytorch3d_module_layout_is_importable():
         importlib.import_module(f"course_utils.p3d.builtin.{name}")
 
 
+@pytest.mark.builtin_only
 def test_alias_hook_maps_pytorch3d_to_the_built_in_backend():
     """In a fresh interpreter: ``import pytorch3d.X`` gives the built-in module itself."""
     code = (
