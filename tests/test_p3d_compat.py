@@ -247,3 +247,22 @@ def test_io_accepts_a_path_manager_of_local_files(tmp_path):
     assert manager.asked == [str(path), str(path)]
     with pytest.raises(NotImplementedError, match="path_manager"):
         load_obj("s3://bucket/tri.obj", path_manager=manager)
+
+
+@pytest.mark.builtin_only
+@pytest.mark.parametrize(
+    "text, phrase",
+    [
+        ("v 1\n", "does not have 3 values"),
+        ("vt 0.1\n", "does not have 2 values"),
+        ("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1/1/1/1 2 3\n", "Face vertices can only have 3 properties"),
+        ("v 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nf 1//1 2/1 3\n", "Vertex properties are inconsistent"),
+    ],
+)
+def test_obj_errors_keep_pytorch3d_wording(tmp_path, text, phrase):
+    from course_utils.p3d.builtin.io import load_obj
+
+    path = tmp_path / "bad.obj"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=phrase):
+        load_obj(path)
