@@ -254,7 +254,7 @@ def test_io_accepts_a_path_manager_of_local_files(tmp_path):
     "text, phrase",
     [
         ("v 1\n", "does not have 3 values"),
-        ("vt 0.1\n", "does not have 2 values"),
+        ("v 0 0 0\nvn 0.1\n", "does not have 3 values"),
         ("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1/1/1/1 2 3\n", "Face vertices can only have 3 properties"),
         ("v 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nf 1//1 2/1 3\n", "Vertex properties are inconsistent"),
     ],
