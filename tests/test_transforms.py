@@ -291,7 +291,7 @@ def test_hat_and_hat_inv():
     close((H @ u[..., None])[..., 0], torch.linalg.cross(v, u, dim=1))
     close(transforms.so3.hat_inv(H), v)
     with pytest.raises(ValueError):
-        transforms.hat_inv(torch.ones(1, 3, 3))
+        transforms.so3.hat_inv(torch.ones(1, 3, 3))
 
 
 def test_so3_rotation_and_relative_angle():
