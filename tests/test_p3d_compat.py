@@ -266,3 +266,16 @@ def test_obj_errors_keep_pytorch3d_wording(tmp_path, text, phrase):
     path.write_text(text)
     with pytest.raises(ValueError, match=phrase):
         load_obj(path)
+
+
+def test_offset_verts_in_place_keeps_given_normals_only_for_a_translation():
+    from course_utils.p3d.builtin.structures import Meshes
+
+    verts = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    given = torch.tensor([[1.0, 0.0, 0.0]] * 3)  # deliberately not the face normal
+    mesh = Meshes([verts], [torch.tensor([[0, 1, 2]])], verts_normals=[given])
+    mesh.offset_verts_(torch.tensor([1.0, 2.0, 3.0]))
+    assert torch.equal(mesh.verts_normals_packed(), given)
+    assert torch.equal(mesh.verts_packed(), verts + torch.tensor([1.0, 2.0, 3.0]))
+    mesh.offset_verts_(torch.zeros(3, 3))  # per-vertex offsets: normals recomputed (+z)
+    assert torch.allclose(mesh.verts_normals_packed(), torch.tensor([[0.0, 0.0, 1.0]] * 3))
