@@ -279,3 +279,20 @@ def test_offset_verts_in_place_keeps_given_normals_only_for_a_translation():
     assert torch.equal(mesh.verts_packed(), verts + torch.tensor([1.0, 2.0, 3.0]))
     mesh.offset_verts_(torch.zeros(3, 3))  # per-vertex offsets: normals recomputed (+z)
     assert torch.allclose(mesh.verts_normals_packed(), torch.tensor([[0.0, 0.0, 1.0]] * 3))
+
+
+@pytest.mark.builtin_only
+def test_obj_material_warnings_keep_pytorch3d_wording(tmp_path):
+    from course_utils.p3d.builtin.io import load_obj
+
+    body = "v 0 0 0\nv 1 0 0\nv 0 1 0\nusemtl m\nf 1 2 3\n"
+    (tmp_path / "no_lib.obj").write_text(body)
+    with pytest.warns(UserWarning, match="No mtl file provided"):
+        load_obj(tmp_path / "no_lib.obj")
+    (tmp_path / "gone.obj").write_text("mtllib gone.mtl\n" + body)
+    with pytest.warns(UserWarning, match="Mtl file does not exist"):
+        load_obj(tmp_path / "gone.obj")
+    (tmp_path / "m.mtl").write_text("newmtl m\nmap_Kd missing.png\n")
+    (tmp_path / "tex.obj").write_text("mtllib m.mtl\n" + body)
+    with pytest.warns(UserWarning, match="Texture file does not exist"):
+        load_obj(tmp_path / "tex.obj")

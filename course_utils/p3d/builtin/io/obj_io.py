@@ -393,8 +393,8 @@ def _load_obj_source(
                 device=device,
             )
         elif content.material_names:
-            warnings.warn(
-                f"{path} uses materials (usemtl, line "
+            warnings.warn(  # "No mtl file provided": PyTorch3D's wording, kept first
+                f"No mtl file provided: {path} uses materials (usemtl, line "
                 f"{content.usemtl_lines[content.material_names[0]]}) but names no material "
                 "file (mtllib); it loads without materials",
                 UserWarning,
