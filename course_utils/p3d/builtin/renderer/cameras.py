@@ -53,6 +53,7 @@ from course_utils.p3d.builtin.common import (
     format_tensor,
     make_device,
 )
+from course_utils.p3d.builtin.renderer.camera_checks import BatchFloat, _check_finite
 from course_utils.p3d.builtin.transforms import Rotate, Transform3d, Translate
 
 __all__ = [
@@ -75,7 +76,6 @@ _R = torch.eye(3)[None]  # (1, 3, 3)
 _T = torch.zeros(1, 3)  # (1, 3)
 
 #: A float per camera: a number, a sequence of N numbers or an (N,) tensor.
-BatchFloat = float | Sequence[float] | torch.Tensor
 #: What can be broadcast into a camera parameter tensor.
 _BROADCASTABLE = (numbers.Real, list, tuple, torch.Tensor, np.ndarray)
 #: Indices accepted by ``CamerasBase.__getitem__``.
@@ -100,22 +100,6 @@ _FIELD_SHAPES: dict[str, tuple[tuple[tuple[int, ...], ...], str]] = {
     "principal_point": (((2,),), "(N, 2)"),
     "image_size": (((2,),), "(N, 2), e.g. image_size=((H, W),)"),
 }
-
-
-def _describe_non_finite(tensor: torch.Tensor) -> str:
-    """E.g. ``"3 NaN values"`` or ``"1 NaN and 2 infinite values"`` (only called on failure)."""
-    nan = int(torch.isnan(tensor).sum())
-    inf = int(torch.isinf(tensor).sum())
-    parts = [f"{nan} NaN" if nan else "", f"{inf} infinite" if inf else ""]
-    return " and ".join(p for p in parts if p) + " values"
-
-
-def _check_finite(tensor: torch.Tensor, where: str, hint: str) -> None:
-    """Raise a ``ValueError`` naming ``where`` if a floating ``tensor`` holds NaN or inf."""
-    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-        raise ValueError(
-            f"{where} contains {_describe_non_finite(tensor)} (shape {tuple(tensor.shape)}); {hint}"
-        )
 
 
 def _same_device(a: torch.device, b: torch.device) -> bool:
@@ -1184,15 +1168,10 @@ def SfMOrthographicCameras(  # noqa: N802 - PyTorch3D's name
     )
 
 
-def __getattr__(name: str) -> Any:
-    # PyTorch3D defines the look-at helpers in ``renderer.cameras``; the built-in backend
-    # keeps them in ``look_at`` (which imports this module), so they are fetched lazily.
-    if name in (
-        "camera_position_from_spherical_angles",
-        "look_at_rotation",
-        "look_at_view_transform",
-    ):
-        from course_utils.p3d.builtin.renderer import look_at
-
-        return getattr(look_at, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# PyTorch3D defines the look-at helpers in ``renderer.cameras``; the built-in backend keeps
+# them in ``look_at`` (which needs nothing from this module) and re-exports them here.
+from course_utils.p3d.builtin.renderer.look_at import (  # noqa: E402, F401
+    camera_position_from_spherical_angles,
+    look_at_rotation,
+    look_at_view_transform,
+)
