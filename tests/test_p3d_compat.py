@@ -1,4 +1,8 @@
-"""PyTorch3D names the built-in backend adds for code written against PyTorch3D (known answers)."""
+"""PyTorch3D names the built-in backend adds for code written against PyTorch3D (known answers).
+
+These test ``course_utils.p3d.builtin`` directly, so they run whichever backend is active
+(except the alias, which maps ``pytorch3d`` onto the built-in backend only).
+"""
 
 from __future__ import annotations
 
@@ -174,6 +178,7 @@ def test_pytorch3d_module_layout_is_importable():
         importlib.import_module(f"course_utils.p3d.builtin.{name}")
 
 
+@pytest.mark.builtin_only
 def test_alias_hook_maps_pytorch3d_to_the_built_in_backend():
     """In a fresh interpreter: ``import pytorch3d.X`` gives the built-in module itself."""
     code = (
@@ -242,3 +247,52 @@ def test_io_accepts_a_path_manager_of_local_files(tmp_path):
     assert manager.asked == [str(path), str(path)]
     with pytest.raises(NotImplementedError, match="path_manager"):
         load_obj("s3://bucket/tri.obj", path_manager=manager)
+
+
+@pytest.mark.builtin_only
+@pytest.mark.parametrize(
+    "text, phrase",
+    [
+        ("v 1\n", "does not have 3 values"),
+        ("v 0 0 0\nvn 0.1\n", "does not have 3 values"),
+        ("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1/1/1/1 2 3\n", "Face vertices can only have 3 properties"),
+        ("v 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nf 1//1 2/1 3\n", "Vertex properties are inconsistent"),
+    ],
+)
+def test_obj_errors_keep_pytorch3d_wording(tmp_path, text, phrase):
+    from course_utils.p3d.builtin.io import load_obj
+
+    path = tmp_path / "bad.obj"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=phrase):
+        load_obj(path)
+
+
+def test_offset_verts_in_place_keeps_given_normals_only_for_a_translation():
+    from course_utils.p3d.builtin.structures import Meshes
+
+    verts = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    given = torch.tensor([[1.0, 0.0, 0.0]] * 3)  # deliberately not the face normal
+    mesh = Meshes([verts], [torch.tensor([[0, 1, 2]])], verts_normals=[given])
+    mesh.offset_verts_(torch.tensor([1.0, 2.0, 3.0]))
+    assert torch.equal(mesh.verts_normals_packed(), given)
+    assert torch.equal(mesh.verts_packed(), verts + torch.tensor([1.0, 2.0, 3.0]))
+    mesh.offset_verts_(torch.zeros(3, 3))  # per-vertex offsets: normals recomputed (+z)
+    assert torch.allclose(mesh.verts_normals_packed(), torch.tensor([[0.0, 0.0, 1.0]] * 3))
+
+
+@pytest.mark.builtin_only
+def test_obj_material_warnings_keep_pytorch3d_wording(tmp_path):
+    from course_utils.p3d.builtin.io import load_obj
+
+    body = "v 0 0 0\nv 1 0 0\nv 0 1 0\nusemtl m\nf 1 2 3\n"
+    (tmp_path / "no_lib.obj").write_text(body)
+    with pytest.warns(UserWarning, match="No mtl file provided"):
+        load_obj(tmp_path / "no_lib.obj")
+    (tmp_path / "gone.obj").write_text("mtllib gone.mtl\n" + body)
+    with pytest.warns(UserWarning, match="Mtl file does not exist"):
+        load_obj(tmp_path / "gone.obj")
+    (tmp_path / "m.mtl").write_text("newmtl m\nmap_Kd missing.png\n")
+    (tmp_path / "tex.obj").write_text("mtllib m.mtl\n" + body)
+    with pytest.warns(UserWarning, match="Texture file does not exist"):
+        load_obj(tmp_path / "tex.obj")

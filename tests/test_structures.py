@@ -322,7 +322,7 @@ def test_textures_uv_join_scene_keeps_each_texel():
         row = round((1 - uv[1].item()) * (h - 1))
         return image[row, col]
 
-    joined_uvs = scene.textures.faces_verts_uvs_packed()  # (2, 3, 2)
+    joined_uvs = scene.textures.verts_uvs_list()[0][scene.textures.faces_uvs_list()[0]]  # (2, 3, 2)
     for face, image in enumerate(maps):
         own_uvs = verts_uvs[face][faces_uvs[face][0]]
         for corner in range(3):

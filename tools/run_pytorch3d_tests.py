@@ -108,6 +108,7 @@ def run_file(tests: Path, name: str, extra: list[str]) -> tuple[dict[str, int], 
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO / "tools"), str(REPO), env.get("PYTHONPATH", "")]
     ).rstrip(os.pathsep)
+    env["COURSE_BACKEND"] = "torch"  # the alias maps pytorch3d onto the built-in backend
     env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("MPLBACKEND", "Agg")
     command = [

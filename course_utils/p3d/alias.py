@@ -24,7 +24,6 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
-import os
 import sys
 from types import ModuleType
 
@@ -91,14 +90,26 @@ def install() -> PyTorch3DAliasFinder:
     for finder in sys.meta_path:
         if isinstance(finder, PyTorch3DAliasFinder):
             return finder
+    from course_utils.p3d._backend import BACKEND
+
     loaded = sys.modules.get(ALIAS)
+    if loaded is not None and loaded.__name__ != TARGET and BACKEND == "torch":
+        # A PyTorch3D that failed to import fully (e.g. a source checkout without its
+        # compiled ops) was left in sys.modules by the backend check: the course does
+        # not use it, so forget it.
+        for name in [n for n in sys.modules if n == ALIAS or n.startswith(ALIAS + ".")]:
+            del sys.modules[name]
+        loaded = None
     if loaded is not None and loaded.__name__ != TARGET:
         raise RuntimeError(
             "real PyTorch3D is already imported in this interpreter; install the alias "
             "before the first `import pytorch3d`."
         )
-    # The aliased modules are the built-in backend's; the facade must pick the same one.
-    os.environ[ENV_VAR] = "torch"
+    if BACKEND != "torch":
+        raise RuntimeError(
+            f"course_utils.p3d uses real PyTorch3D ({ENV_VAR}={BACKEND}); the alias maps "
+            f"pytorch3d to the built-in backend: set {ENV_VAR}=torch before importing."
+        )
     finder = PyTorch3DAliasFinder()
     sys.meta_path.insert(0, finder)
     return finder

@@ -343,8 +343,8 @@ def load_materials(
             )
             continue
         if not resolved.is_file():
-            warnings.warn(
-                f"material file {written!r} named by {named_by} does "
+            warnings.warn(  # "Mtl file does not exist": PyTorch3D's wording, kept first
+                f"Mtl file does not exist: material file {written!r} named by {named_by} does "
                 f"not exist (looked for {os.fspath(mtl_path)!r}); the mesh loads without "
                 "its materials",
                 UserWarning,
@@ -408,9 +408,10 @@ def load_materials(
             )
             continue
         if found is None:
-            warnings.warn(
-                f"texture image {file_name!r} of material {name!r} (used by {obj_path}) "
-                f"does not exist (looked for {os.fspath(first)!r}); the material has no "
+            warnings.warn(  # "Texture file does not exist": PyTorch3D's wording, kept first
+                f"Texture file does not exist: texture image {file_name!r} of material "
+                f"{name!r} (used by {obj_path}) does not exist "
+                f"(looked for {os.fspath(first)!r}); the material has no "
                 "texture",
                 UserWarning,
                 stacklevel=_STACKLEVEL,

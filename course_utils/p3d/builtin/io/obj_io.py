@@ -124,7 +124,9 @@ def _parse_numbers(
         count = f"{needed} number" + ("" if needed == 1 else "s")
         raise MeshFileError(
             path,
-            f"a '{keyword}' line needs {'at least ' if optional else ''}{count}, found "
+            # "does not have N values" is PyTorch3D's wording, kept for code that matches it.
+            f"a '{keyword}' line does not have {needed} values: it needs "
+            f"{'at least ' if optional else ''}{count}, found "
             f"{len(tokens)}; expected {shapes[keyword]}",
             number,
             line,
@@ -265,6 +267,7 @@ def _parse_face(
         if len(parts) > 3:
             raise MeshFileError(
                 path,
+                "Face vertices can only have 3 properties: "
                 f"face corner {corner!r} has more than 3 parts; expected {_FACE_FORMS}",
                 number,
                 line,
@@ -276,6 +279,7 @@ def _parse_face(
         elif form != (has_vt, has_vn):
             raise MeshFileError(
                 path,
+                "Vertex properties are inconsistent: "
                 f"face corner {corner!r} is written differently from the first corner "
                 f"{args[0]!r}; all corners of a face must use the same form "
                 f"({_FACE_FORMS})",
@@ -389,8 +393,8 @@ def _load_obj_source(
                 device=device,
             )
         elif content.material_names:
-            warnings.warn(
-                f"{path} uses materials (usemtl, line "
+            warnings.warn(  # "No mtl file provided": PyTorch3D's wording, kept first
+                f"No mtl file provided: {path} uses materials (usemtl, line "
                 f"{content.usemtl_lines[content.material_names[0]]}) but names no material "
                 "file (mtllib); it loads without materials",
                 UserWarning,

@@ -556,7 +556,11 @@ class Meshes:
     def offset_verts_(self, vert_offsets_packed: torch.Tensor) -> Meshes:
         """In-place :meth:`offset_verts`: replaces this batch's vertices, returns self."""
         new = self.offset_verts(vert_offsets_packed)
+        # One offset for every vertex is a translation: normals do not change, so given
+        # (or computed) normals are kept, as in PyTorch3D. Per-vertex offsets drop them.
+        normals = self._verts_normals_packed if vert_offsets_packed.dim() == 1 else None
         self._replace_verts(new.verts_list())
+        self._verts_normals_packed = normals
         return self
 
     def scale_verts(self, scale: float | torch.Tensor) -> Meshes:

@@ -32,8 +32,6 @@ from course_utils.p3d.builtin.transforms.rotation_conversions import (
 from course_utils.p3d.builtin.transforms.se3 import se3_exp_map, se3_log_map
 from course_utils.p3d.builtin.transforms.so3 import (
     acos_linear_extrapolation,
-    hat,
-    hat_inv,
     so3_exp_map,
     so3_exponential_map,
     so3_log_map,
@@ -48,6 +46,8 @@ from course_utils.p3d.builtin.transforms.transform3d import (
     Translate,
 )
 
+# ``hat`` and ``hat_inv`` stay in ``transforms.so3`` (not listed here): real PyTorch3D
+# does not export them from ``pytorch3d.transforms`` either.
 __all__ = [
     "Rotate",
     "RotateAxisAngle",
@@ -58,8 +58,6 @@ __all__ = [
     "axis_angle_to_matrix",
     "axis_angle_to_quaternion",
     "euler_angles_to_matrix",
-    "hat",
-    "hat_inv",
     "matrix_to_axis_angle",
     "matrix_to_euler_angles",
     "matrix_to_quaternion",

@@ -77,6 +77,24 @@ class TexturesBase:
                 f"belong to {self._N} meshes; rasterize the same Meshes the textures are in"
             )
 
+    #: The tensor (or list-of-tensors) attributes that clone/detach copy, cache included.
+    _TENSOR_ATTRIBUTES: tuple[str, ...] = ()
+
+    def _copy_tensors(self, fn: Any) -> Any:
+        """A shallow copy whose tensors (and cached list/padded views) are ``fn(tensor)``.
+
+        As in PyTorch3D, the copy keeps whichever views were already computed.
+        """
+        out = self.__class__.__new__(self.__class__)
+        out.__dict__.update(self.__dict__)
+        for name in (*self._TENSOR_ATTRIBUTES, "valid"):
+            value = getattr(self, name, None)
+            if torch.is_tensor(value):
+                setattr(out, name, fn(value))
+            elif isinstance(value, list):
+                setattr(out, name, [fn(v) for v in value])
+        return out
+
     def cpu(self):
         return self.to("cpu")
 
@@ -199,11 +217,13 @@ class TexturesVertex(TexturesBase):
         features = self.verts_features_list()
         return self._new([features[i] for i in batch_indices(index, self._N, "texture")])
 
+    _TENSOR_ATTRIBUTES = ("_verts_features_padded", "_verts_features_list")
+
     def clone(self) -> TexturesVertex:
-        return self._new([f.clone() for f in self.verts_features_list()])
+        return self._copy_tensors(torch.Tensor.clone)
 
     def detach(self) -> TexturesVertex:
-        return self._new([f.detach() for f in self.verts_features_list()])
+        return self._copy_tensors(torch.Tensor.detach)
 
     def to(self, device: Device) -> TexturesVertex:
         device = make_device(device)
@@ -602,11 +622,13 @@ class TexturesAtlas(TexturesBase):
         atlas = self.atlas_list()
         return self._new([atlas[i] for i in batch_indices(index, self._N, "texture")])
 
+    _TENSOR_ATTRIBUTES = ("_atlas_padded", "_atlas_list")
+
     def clone(self) -> TexturesAtlas:
-        return self._new([a.clone() for a in self.atlas_list()])
+        return self._copy_tensors(torch.Tensor.clone)
 
     def detach(self) -> TexturesAtlas:
-        return self._new([a.detach() for a in self.atlas_list()])
+        return self._copy_tensors(torch.Tensor.detach)
 
     def to(self, device: Device) -> TexturesAtlas:
         device = make_device(device)
