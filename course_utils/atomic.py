@@ -30,6 +30,16 @@ from typing import IO, Any
 __all__ = ["atomic_write", "write_bytes_atomic", "write_text_atomic", "temporary_path"]
 
 
+def _target_mode(path: Path) -> int:
+    """The permission bits ``path`` keeps (if it exists) or would get from ``open()``."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def temporary_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a fresh temporary path beside ``path``; on success it replaces ``path``.
@@ -47,6 +57,9 @@ def temporary_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     )
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp makes the file private (0600); give it the mode a plain open() would (or the
+    # mode of the file it replaces), so other programs and users can read it as usual.
+    os.chmod(tmp, _target_mode(path))
     try:
         yield tmp
         with open(tmp, "rb+") as handle:  # make sure the writer's bytes reached the disk

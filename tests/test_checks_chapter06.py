@@ -35,7 +35,7 @@ def test_soft_silhouette_check_accepts_the_library_blend():
     assert checks.check_soft_silhouette(_silhouette()) is True
 
     def library(dists, pix_to_face, sigma):
-        fragments = renderer.Fragments(
+        fragments = renderer.mesh.rasterizer.Fragments(
             pix_to_face=pix_to_face,
             zbuf=torch.ones_like(dists),
             bary_coords=torch.zeros(*dists.shape, 3),

@@ -322,7 +322,7 @@ def test_textures_uv_join_scene_keeps_each_texel():
         row = round((1 - uv[1].item()) * (h - 1))
         return image[row, col]
 
-    joined_uvs = scene.textures.faces_verts_uvs_packed()  # (2, 3, 2)
+    joined_uvs = scene.textures.verts_uvs_list()[0][scene.textures.faces_uvs_list()[0]]  # (2, 3, 2)
     for face, image in enumerate(maps):
         own_uvs = verts_uvs[face][faces_uvs[face][0]]
         for corner in range(3):
@@ -388,8 +388,14 @@ def test_meshes_reject_out_of_range_faces_with_a_clear_message():
         Meshes(
             verts=[torch.rand(3, 3)] * 2, faces=[torch.tensor([[0, 1, 2]]), torch.tensor([0, 1, 2])]
         )
+    # As PyTorch3D: whole-number float faces are converted to int64; fractions are refused.
+    converted = Meshes(verts=[torch.rand(3, 3)], faces=[torch.tensor([[0.0, 1.0, 2.0]])])
+    assert converted.faces_packed().dtype == torch.int64
+    assert torch.equal(converted.faces_packed(), torch.tensor([[0, 1, 2]]))
+    with pytest.raises(ValueError, match="whole numbers"):
+        Meshes(verts=[torch.rand(3, 3)], faces=[torch.tensor([[0.0, 1.5, 2.0]])])
     with pytest.raises(ValueError, match="integer"):
-        Meshes(verts=[torch.rand(3, 3)], faces=[torch.tensor([[0.0, 1.0, 2.0]])])
+        Meshes(verts=[torch.rand(3, 3)], faces=[torch.tensor([[True, False, True]])])
     with pytest.raises(ValueError, match="padding|-1"):
         Meshes(verts=torch.rand(1, 4, 3), faces=torch.tensor([[[-1, -1, -1], [0, 1, 2]]]))
     with pytest.raises(ValueError, match="TexturesVertex"):

@@ -20,12 +20,14 @@ from course_utils.checks import (
     chapter06,
     chapter07,
     chapter08,
+    chapter09,
+    chapter10,
 )
 from course_utils.checks._core import yours_or_library
 
 _CHAPTERS = (
     chapter00, chapter01, chapter02, chapter03, chapter04, chapter05, chapter06, chapter07,
-    chapter08,
+    chapter08, chapter09, chapter10,
 )
 
 #: every check, by name (the tests run each against its solution and its stub)

@@ -56,7 +56,8 @@ def _library_alpha(dists: torch.Tensor, pix_to_face: torch.Tensor, sigma: float)
     """``renderer.sigmoid_alpha_blend``'s alpha for these fragments: ``(N, H, W)``."""
     from course_utils.p3d import renderer
 
-    fragments = renderer.Fragments(
+    # Fragments is not exported by pytorch3d.renderer itself: take it from its module.
+    fragments = renderer.mesh.rasterizer.Fragments(
         pix_to_face=pix_to_face,
         zbuf=torch.ones_like(dists),
         bary_coords=torch.full((*dists.shape, 3), 1 / 3, dtype=dists.dtype),

@@ -57,7 +57,10 @@ def _import_pytorch3d() -> None:
     another torch version; importing ``pytorch3d._C`` is what fails then, so that is what
     we check.
     """
-    importlib.import_module("pytorch3d")
+    module = importlib.import_module("pytorch3d")
+    if module.__name__ != "pytorch3d":
+        # ``tools/pytorch3d_alias.py`` maps ``pytorch3d`` onto the built-in backend.
+        raise ModuleNotFoundError("pytorch3d is aliased to the built-in backend", name="pytorch3d")
     importlib.import_module("pytorch3d._C")
 
 

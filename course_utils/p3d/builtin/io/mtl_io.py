@@ -343,8 +343,8 @@ def load_materials(
             )
             continue
         if not resolved.is_file():
-            warnings.warn(
-                f"material file {written!r} named by {named_by} does "
+            warnings.warn(  # "Mtl file does not exist": PyTorch3D's wording, kept first
+                f"Mtl file does not exist: material file {written!r} named by {named_by} does "
                 f"not exist (looked for {os.fspath(mtl_path)!r}); the mesh loads without "
                 "its materials",
                 UserWarning,
@@ -408,9 +408,10 @@ def load_materials(
             )
             continue
         if found is None:
-            warnings.warn(
-                f"texture image {file_name!r} of material {name!r} (used by {obj_path}) "
-                f"does not exist (looked for {os.fspath(first)!r}); the material has no "
+            warnings.warn(  # "Texture file does not exist": PyTorch3D's wording, kept first
+                f"Texture file does not exist: texture image {file_name!r} of material "
+                f"{name!r} (used by {obj_path}) does not exist "
+                f"(looked for {os.fspath(first)!r}); the material has no "
                 "texture",
                 UserWarning,
                 stacklevel=_STACKLEVEL,
@@ -465,3 +466,29 @@ def load_mtl(
         device=device,
     )
     return colors or {}, images or {}
+
+
+# --- PyTorch3D's private helpers, kept under its names for code and tests that import them ---
+def _parse_mtl(
+    f: str | os.PathLike[str], path_manager: object = None, device: Device = "cpu"
+) -> tuple[MaterialProperties, dict[str, str]]:
+    """Read and parse the MTL file ``f`` (through ``path_manager.open`` when given)."""
+    if path_manager is not None:
+        with path_manager.open(os.fspath(f), "r") as handle:
+            text = handle.read()
+    else:
+        text = Path(f).read_text(encoding="utf-8", errors="replace")
+    return parse_mtl(text, f, device=device)
+
+
+def _bilinear_interpolation_grid_sample(image: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """Sample ``image`` ``(H, W, C)`` at ``grid`` ``(N, R, R, 2)`` (``grid_sample`` coordinates,
+    x then y in [-1, 1], corners aligned); returns ``(N, R, R, C)``."""
+    n = grid.shape[0]
+    batch = image.permute(2, 0, 1)[None].expand(n, -1, -1, -1)
+    out = torch.nn.functional.grid_sample(batch, grid, align_corners=True, mode="bilinear")
+    return out.permute(0, 2, 3, 1)
+
+
+#: PyTorch3D keeps a second, slower implementation of the same sampling for reference.
+_bilinear_interpolation_vectorized = _bilinear_interpolation_grid_sample

@@ -53,6 +53,7 @@ from course_utils.p3d.builtin.io.errors import (
     read_source_bytes,
 )
 from course_utils.p3d.builtin.io.mtl_io import load_materials
+from course_utils.p3d.builtin.io.path_manager import local_path
 
 # The named tuples load_obj returns (PyTorch3D calls them _Faces and _Aux too).
 _Faces = namedtuple("Faces", "verts_idx normals_idx textures_idx materials_idx")
@@ -123,7 +124,9 @@ def _parse_numbers(
         count = f"{needed} number" + ("" if needed == 1 else "s")
         raise MeshFileError(
             path,
-            f"a '{keyword}' line needs {'at least ' if optional else ''}{count}, found "
+            # "does not have N values" is PyTorch3D's wording, kept for code that matches it.
+            f"a '{keyword}' line does not have {needed} values: it needs "
+            f"{'at least ' if optional else ''}{count}, found "
             f"{len(tokens)}; expected {shapes[keyword]}",
             number,
             line,
@@ -264,6 +267,7 @@ def _parse_face(
         if len(parts) > 3:
             raise MeshFileError(
                 path,
+                "Face vertices can only have 3 properties: "
                 f"face corner {corner!r} has more than 3 parts; expected {_FACE_FORMS}",
                 number,
                 line,
@@ -275,6 +279,7 @@ def _parse_face(
         elif form != (has_vt, has_vn):
             raise MeshFileError(
                 path,
+                "Vertex properties are inconsistent: "
                 f"face corner {corner!r} is written differently from the first corner "
                 f"{args[0]!r}; all corners of a face must use the same form "
                 f"({_FACE_FORMS})",
@@ -388,8 +393,8 @@ def _load_obj_source(
                 device=device,
             )
         elif content.material_names:
-            warnings.warn(
-                f"{path} uses materials (usemtl, line "
+            warnings.warn(  # "No mtl file provided": PyTorch3D's wording, kept first
+                f"No mtl file provided: {path} uses materials (usemtl, line "
                 f"{content.usemtl_lines[content.material_names[0]]}) but names no material "
                 "file (mtllib); it loads without materials",
                 UserWarning,
@@ -418,8 +423,6 @@ def _load_obj_source(
 def _check_load_arguments(
     create_texture_atlas: bool, texture_wrap: str | None, path_manager: object
 ) -> None:
-    if path_manager is not None:
-        raise unsupported("path_manager", path_manager, "Pass a local path or an open file.")
     if create_texture_atlas:
         raise unsupported(
             "create_texture_atlas",
@@ -454,7 +457,7 @@ def load_obj(
         texture_wrap: ``"repeat"``, ``"clamp"`` or None; in PyTorch3D it only affects the
             texture atlas, so here it is only validated.
         device: where to put the returned tensors.
-        path_manager: must be None (iopath is not supported).
+        path_manager: None, or an ``iopath`` ``PathManager`` for local paths.
 
     Returns:
         ``(verts, faces, aux)``:
@@ -488,6 +491,7 @@ def load_obj(
     without one are read as UTF-8, or as Latin-1 when they are not valid UTF-8.
     """
     _check_load_arguments(create_texture_atlas, texture_wrap, path_manager)
+    f = local_path(f, path_manager)
     return _load_obj_source(f, load_textures=load_textures, device=make_device(device))
 
 
@@ -522,7 +526,7 @@ def load_objs_as_meshes(
     _check_load_arguments(create_texture_atlas, texture_wrap, path_manager)
     target = make_device(device) if device is not None else torch.device("cpu")
     meshes = []
-    for f in files:
+    for f in (local_path(name, path_manager) for name in files):
         verts, faces, aux = _load_obj_source(f, load_textures=load_textures, device=target)
         textures = None
         images = aux.texture_images
@@ -636,7 +640,7 @@ def save_obj(
         verts: ``(V, 3)`` vertex positions.
         faces: ``(F, 3)`` 0-based vertex indices.
         decimal_places: digits after the decimal point (default: ``%f``, i.e. 6).
-        path_manager: must be None.
+        path_manager: None, or an ``iopath`` ``PathManager`` for local paths.
         normals: ``(N, 3)`` normals, written as ``vn`` lines (needs ``faces_normals_idx``).
         faces_normals_idx: ``(F, 3)`` 0-based indices into ``normals``.
         verts_uvs: ``(T, 2)`` texture coordinates.
@@ -655,8 +659,7 @@ def save_obj(
             the MTL, whose ``map_Kd`` line names the PNG). Re-saving a textured OBJ over
             itself replaces its own MTL and PNG; nothing else is replaced silently.
     """
-    if path_manager is not None:
-        raise unsupported("path_manager", path_manager, "Pass a local path or an open file.")
+    f = local_path(f, path_manager)
     _check_matrix("verts", verts, 3, "num_verts")
     _check_matrix("faces", faces, 3, "num_faces")
     if (normals is None) != (faces_normals_idx is None):
@@ -735,8 +738,10 @@ def save_obj(
         line = "f " + " ".join([corner] * 3) + "\n"
         stacked = np.stack(columns, axis=-1).reshape(len(faces_np), -1)
         parts.append("".join(line % tuple(row) for row in stacked.tolist()))
+    # PyTorch3D's layout: no newline after the last line.
+    text = "".join(parts).removesuffix("\n")
     if not save_texture:
-        _write_text(f, "".join(parts))
+        _write_text(f, text)
         return
 
     assert output_path is not None and texture_map is not None
@@ -761,4 +766,4 @@ def save_obj(
             "Ns 10.0\n",
             encoding="utf-8",
         )
-        _write_text(f, "".join(parts))
+        _write_text(f, text)

@@ -24,6 +24,7 @@ import torch
 
 from course_utils.p3d.builtin.common import Device, make_device, unsupported
 from course_utils.p3d.builtin.io.obj_io import load_objs_as_meshes, save_obj
+from course_utils.p3d.builtin.io.path_manager import local_path
 from course_utils.p3d.builtin.io.ply_io import _load_ply, _save_ply
 
 PathOrStr = str | os.PathLike[str]
@@ -42,7 +43,7 @@ class IO:
     Args:
         include_default_formats: register the OBJ and PLY formats (with False, nothing
             can be loaded, as in PyTorch3D, and registering formats is not supported).
-        path_manager: must be None (iopath is not supported).
+        path_manager: None, or an ``iopath`` ``PathManager`` for local paths.
 
     Example::
 
@@ -52,9 +53,8 @@ class IO:
     """
 
     def __init__(self, include_default_formats: bool = True, path_manager: object = None) -> None:
-        if path_manager is not None:
-            raise unsupported("path_manager", path_manager, "Use local paths.")
-        self.path_manager = None
+        local_path("", path_manager)  # only a manager of local files is accepted
+        self.path_manager = path_manager
         self._mesh_suffixes: tuple[str, ...] = ()
         self._pointcloud_suffixes: tuple[str, ...] = ()
         if include_default_formats:

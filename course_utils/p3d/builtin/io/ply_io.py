@@ -43,7 +43,6 @@ import numpy as np
 import torch
 
 from course_utils.atomic import atomic_write
-from course_utils.p3d.builtin.common import unsupported
 from course_utils.p3d.builtin.io.errors import (
     MeshFileError,
     PathOrFile,
@@ -52,6 +51,7 @@ from course_utils.p3d.builtin.io.errors import (
     is_path,
     read_source_bytes,
 )
+from course_utils.p3d.builtin.io.path_manager import local_path
 
 # PLY type names (both spellings) -> NumPy type codes (byte order added when reading).
 _PLY_TYPES = {
@@ -677,7 +677,7 @@ def load_ply(f: PathOrFile, *, path_manager: object = None) -> tuple[torch.Tenso
 
     Args:
         f: a path (``str``/``pathlib.Path``) or an open file object (binary preferred).
-        path_manager: must be None (iopath is not supported).
+        path_manager: None, or an ``iopath`` ``PathManager`` for local paths.
 
     Returns:
         ``(verts, faces)``: ``(V, 3)`` float32 positions and ``(F, 3)`` int64 vertex
@@ -689,8 +689,7 @@ def load_ply(f: PathOrFile, *, path_manager: object = None) -> tuple[torch.Tenso
             data, unsupported types, faces with bad indices, no vertices; the message names
             the file and, where it applies, the line.
     """
-    if path_manager is not None:
-        raise unsupported("path_manager", path_manager, "Pass a local path or an open file.")
+    f = local_path(f, path_manager)
     data = _load_ply(f)
     faces = data.faces if data.faces is not None else torch.zeros((0, 3), dtype=torch.int64)
     return data.verts, faces
@@ -819,7 +818,7 @@ def save_ply(
         verts_normals: ``(V, 3)`` normals written as ``nx ny nz``, or None.
         ascii: write the ASCII format instead of binary (little-endian).
         decimal_places: digits after the decimal point in ASCII files (default 6).
-        path_manager: must be None.
+        path_manager: None, or an ``iopath`` ``PathManager`` for local paths.
 
     A path is written atomically (temporary file in the same folder, fsync, os.replace):
     a save that fails half-way leaves the previous file byte-identical.
@@ -827,8 +826,7 @@ def save_ply(
     Raises:
         ValueError: a tensor has the wrong shape.
     """
-    if path_manager is not None:
-        raise unsupported("path_manager", path_manager, "Pass a local path or an open file.")
+    f = local_path(f, path_manager)
     _check_rows("verts", verts, 3, None if not len(verts) else len(verts))
     _check_rows("faces", faces, 3, None)
     _check_rows("verts_normals", verts_normals, 3, len(verts))

@@ -49,6 +49,7 @@ __all__ = ["knn_gather", "knn_points"]
 #: ``knn_points``'s result, as in PyTorch3D: ``dists`` (N, P1, K), ``idx`` (N, P1, K) and
 #: ``knn`` (N, P1, K, D) or None.
 KNN = namedtuple("KNN", "dists idx knn")
+_KNN = KNN  # PyTorch3D's name for the same tuple
 
 #: Upper bound on the number of elements of one block of the score matrix (and of the
 #: ``(rows, P2, D)`` differences of the L1 search), at least one row per cloud: 8 MB

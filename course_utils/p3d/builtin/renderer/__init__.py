@@ -15,45 +15,41 @@ module                      what it holds
 ``mesh.shading``, ``shader``  Phong, Gouraud and flat shading; the shaders built on them
 ``mesh.renderer``           ``MeshRenderer``, ``MeshRendererWithFragments``
 ``points.*``                point rasterizer, compositors, ``PointsRenderer``
+``implicit.*``              raysamplers, raymarchers, ``ImplicitRenderer``, ``VolumeRenderer``
 ==========================  ==================================================================
 """
 
-from course_utils.p3d.builtin.renderer import blending, cameras, lighting, look_at, materials, utils
-from course_utils.p3d.builtin.renderer.mesh import (
-    clip,
-    rasterize_meshes,
-    rasterizer,
-    renderer,
-    shader,
-    shading,
-    textures,
+from course_utils.p3d.builtin.renderer import (
+    blending,
+    camera_utils,
+    cameras,
+    compositing,
+    fisheyecameras,
+    implicit,
+    lighting,
+    look_at,
+    materials,
+    mesh,
+    points,
+    splatter_blend,
+    utils,
 )
-from course_utils.p3d.builtin.renderer.points import compositor
-from course_utils.p3d.builtin.renderer.points import rasterize_points as _rasterize_points
-from course_utils.p3d.builtin.renderer.points import rasterizer as _points_rasterizer
-from course_utils.p3d.builtin.renderer.points import renderer as _points_renderer
 
 _MODULES = (
     utils,
     cameras,
+    camera_utils,
+    fisheyecameras,
     look_at,
-    textures,
-    rasterize_meshes,
-    clip,
-    rasterizer,
     lighting,
     materials,
     blending,
-    shading,
-    shader,
-    renderer,
-    _rasterize_points,
-    _points_rasterizer,
-    compositor,
-    _points_renderer,
+    compositing,
+    splatter_blend,
+    mesh,
+    points,
+    implicit,
 )
 
 __all__ = sorted({name for module in _MODULES for name in module.__all__})
-# PyTorch3D keeps the compositing functions in ``renderer.compositing``.
-compositing = compositor
 globals().update({name: getattr(module, name) for module in _MODULES for name in module.__all__})

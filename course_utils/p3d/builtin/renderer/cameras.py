@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,11 +53,16 @@ from course_utils.p3d.builtin.common import (
     format_tensor,
     make_device,
 )
+from course_utils.p3d.builtin.renderer.camera_checks import BatchFloat, _check_finite
 from course_utils.p3d.builtin.transforms import Rotate, Transform3d, Translate
 
 __all__ = [
     "CamerasBase",
     "FoVOrthographicCameras",
+    "OpenGLOrthographicCameras",
+    "OpenGLPerspectiveCameras",
+    "SfMOrthographicCameras",
+    "SfMPerspectiveCameras",
     "FoVPerspectiveCameras",
     "OrthographicCameras",
     "PerspectiveCameras",
@@ -70,7 +76,6 @@ _R = torch.eye(3)[None]  # (1, 3, 3)
 _T = torch.zeros(1, 3)  # (1, 3)
 
 #: A float per camera: a number, a sequence of N numbers or an (N,) tensor.
-BatchFloat = float | Sequence[float] | torch.Tensor
 #: What can be broadcast into a camera parameter tensor.
 _BROADCASTABLE = (numbers.Real, list, tuple, torch.Tensor, np.ndarray)
 #: Indices accepted by ``CamerasBase.__getitem__``.
@@ -95,22 +100,6 @@ _FIELD_SHAPES: dict[str, tuple[tuple[tuple[int, ...], ...], str]] = {
     "principal_point": (((2,),), "(N, 2)"),
     "image_size": (((2,),), "(N, 2), e.g. image_size=((H, W),)"),
 }
-
-
-def _describe_non_finite(tensor: torch.Tensor) -> str:
-    """E.g. ``"3 NaN values"`` or ``"1 NaN and 2 infinite values"`` (only called on failure)."""
-    nan = int(torch.isnan(tensor).sum())
-    inf = int(torch.isinf(tensor).sum())
-    parts = [f"{nan} NaN" if nan else "", f"{inf} infinite" if inf else ""]
-    return " and ".join(p for p in parts if p) + " values"
-
-
-def _check_finite(tensor: torch.Tensor, where: str, hint: str) -> None:
-    """Raise a ``ValueError`` naming ``where`` if a floating ``tensor`` holds NaN or inf."""
-    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-        raise ValueError(
-            f"{where} contains {_describe_non_finite(tensor)} (shape {tuple(tensor.shape)}); {hint}"
-        )
 
 
 def _same_device(a: torch.device, b: torch.device) -> bool:
@@ -222,7 +211,7 @@ class CamerasBase(nn.Module):
                 f"{where}: {arg} must have shape (P, 3) or (N, P, 3); "
                 f"got shape {tuple(points.shape)}"
             )
-        if points.dim() == 3 and points.shape[0] not in (1, self._N):
+        if points.dim() == 3 and self._N != 1 and points.shape[0] not in (1, self._N):
             raise ValueError(
                 f"{where}: {arg} has a batch of {points.shape[0]} but there are {self._N} "
                 f"cameras; pass ({self._N}, P, 3), or (P, 3) for the same points in every camera"
@@ -1099,3 +1088,90 @@ def get_world_to_view_transform(R: torch.Tensor = _R, T: torch.Tensor = _T) -> T
     dtype = R.dtype if R.is_floating_point() else torch.float32
     rotate = Rotate(R, dtype=dtype, device=R.device)
     return rotate.compose(Translate(T, dtype=dtype, device=R.device))
+
+
+# --- PyTorch3D's deprecated constructors, kept for code written against older versions ---
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"{old} has been deprecated in PyTorch3D; use {new} instead.",
+        PendingDeprecationWarning,
+        stacklevel=3,
+    )
+
+
+def OpenGLPerspectiveCameras(  # noqa: N802 - PyTorch3D's name
+    znear: BatchFloat = 1.0,
+    zfar: BatchFloat = 100.0,
+    aspect_ratio: BatchFloat = 1.0,
+    fov: BatchFloat = 60.0,
+    degrees: bool = True,
+    R: torch.Tensor = _R,  # noqa: N803
+    T: torch.Tensor = _T,  # noqa: N803
+    device: Device = "cpu",
+) -> FoVPerspectiveCameras:
+    """Deprecated alias: a :class:`FoVPerspectiveCameras` with the same arguments."""
+    _deprecated("OpenGLPerspectiveCameras", "FoVPerspectiveCameras")
+    return FoVPerspectiveCameras(
+        znear=znear, zfar=zfar, aspect_ratio=aspect_ratio, fov=fov, degrees=degrees,
+        R=R, T=T, device=device,
+    )  # fmt: skip
+
+
+def OpenGLOrthographicCameras(  # noqa: N802 - PyTorch3D's name
+    znear: BatchFloat = 1.0,
+    zfar: BatchFloat = 100.0,
+    top: BatchFloat = 1.0,
+    bottom: BatchFloat = -1.0,
+    left: BatchFloat = -1.0,
+    right: BatchFloat = 1.0,
+    scale_xyz: Any = ((1.0, 1.0, 1.0),),
+    R: torch.Tensor = _R,  # noqa: N803
+    T: torch.Tensor = _T,  # noqa: N803
+    device: Device = "cpu",
+) -> FoVOrthographicCameras:
+    """Deprecated alias: :class:`FoVOrthographicCameras`.
+
+    ``top``/``bottom``/``left``/``right`` become ``max_y``/``min_y``/``min_x``/``max_x``.
+    """
+    _deprecated("OpenGLOrthographicCameras", "FoVOrthographicCameras")
+    return FoVOrthographicCameras(
+        znear=znear, zfar=zfar, max_y=top, min_y=bottom, max_x=right, min_x=left,
+        scale_xyz=scale_xyz, R=R, T=T, device=device,
+    )  # fmt: skip
+
+
+def SfMPerspectiveCameras(  # noqa: N802 - PyTorch3D's name
+    focal_length: Any = 1.0,
+    principal_point: Any = ((0.0, 0.0),),
+    R: torch.Tensor = _R,  # noqa: N803
+    T: torch.Tensor = _T,  # noqa: N803
+    device: Device = "cpu",
+) -> PerspectiveCameras:
+    """Deprecated alias: a :class:`PerspectiveCameras` in NDC."""
+    _deprecated("SfMPerspectiveCameras", "PerspectiveCameras")
+    return PerspectiveCameras(
+        focal_length=focal_length, principal_point=principal_point, R=R, T=T, device=device
+    )
+
+
+def SfMOrthographicCameras(  # noqa: N802 - PyTorch3D's name
+    focal_length: Any = 1.0,
+    principal_point: Any = ((0.0, 0.0),),
+    R: torch.Tensor = _R,  # noqa: N803
+    T: torch.Tensor = _T,  # noqa: N803
+    device: Device = "cpu",
+) -> OrthographicCameras:
+    """Deprecated alias: an :class:`OrthographicCameras` in NDC."""
+    _deprecated("SfMOrthographicCameras", "OrthographicCameras")
+    return OrthographicCameras(
+        focal_length=focal_length, principal_point=principal_point, R=R, T=T, device=device
+    )
+
+
+# PyTorch3D defines the look-at helpers in ``renderer.cameras``; the built-in backend keeps
+# them in ``look_at`` (which needs nothing from this module) and re-exports them here.
+from course_utils.p3d.builtin.renderer.look_at import (  # noqa: E402, F401
+    camera_position_from_spherical_angles,
+    look_at_rotation,
+    look_at_view_transform,
+)

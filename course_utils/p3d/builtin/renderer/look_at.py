@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from course_utils.p3d.builtin.common import Device, convert_to_tensors_and_broadcast
-from course_utils.p3d.builtin.renderer.cameras import BatchFloat, _check_finite
+from course_utils.p3d.builtin.renderer.camera_checks import BatchFloat, _check_finite
 
 __all__ = ["camera_position_from_spherical_angles", "look_at_rotation", "look_at_view_transform"]
 

@@ -40,7 +40,9 @@ def list_to_padded(
     if equisized:
         return torch.stack(list(x), dim=0)
     if len(x) == 0:
-        raise ValueError("list_to_padded needs at least one tensor")
+        if pad_size is not None:  # an empty batch of known element shape
+            return torch.full((0, *pad_size), pad_value)
+        raise ValueError("list_to_padded needs at least one tensor (or a pad_size)")
     ndim = x[0].dim()
     if pad_size is None:
         pad_size = [max(t.shape[d] for t in x) for d in range(ndim)]

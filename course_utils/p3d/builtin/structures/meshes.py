@@ -46,8 +46,14 @@ def _check_verts_faces_pair(verts: torch.Tensor, faces: torch.Tensor, n: int) ->
             f"Meshes: faces[{n}] must have shape (F, 3) (triangles), got {tuple(faces.shape)}; "
             "split polygons into triangles first"
         )
-    if faces.dtype.is_floating_point or faces.dtype == torch.bool:
+    if faces.dtype == torch.bool:
         raise ValueError(f"Meshes: faces[{n}] must be an integer tensor, got {faces.dtype}")
+    # As PyTorch3D, float faces are converted to int64, but only whole numbers are indices.
+    if faces.dtype.is_floating_point and not bool((faces == faces.round()).all()):
+        raise ValueError(
+            f"Meshes: faces[{n}] is a {faces.dtype} tensor with fractional values; faces are "
+            "vertex indices (whole numbers, ideally an int64 tensor)"
+        )
     if faces.numel() > 0:
         low, high = int(faces.min()), int(faces.max())
         if low < 0 or high >= verts.shape[0]:
@@ -175,8 +181,11 @@ class Meshes:
             raise ValueError(
                 f"Meshes: padded verts hold {verts.shape[0]} meshes, faces {faces.shape[0]}"
             )
-        if faces.dtype.is_floating_point:
-            raise ValueError(f"Meshes: faces must be an integer tensor, got {faces.dtype}")
+        if faces.dtype.is_floating_point and not bool((faces == faces.round()).all()):
+            raise ValueError(
+                f"Meshes: faces is a {faces.dtype} tensor with fractional values; faces are "
+                "vertex indices (whole numbers, ideally an int64 tensor)"
+            )
         self.device = verts.device
         self._N, self._V, self._F = verts.shape[0], verts.shape[1], faces.shape[1]
         faces = faces.to(torch.int64)
@@ -353,7 +362,39 @@ class Meshes:
         return self._faces_padded
 
     # ------------------------------------------------------------------ geometry
-    def _compute_face_areas_normals(self) -> None:
+    # PyTorch3D's cache-filling methods, under its names (code and tests call them).
+    def _compute_packed(self, refresh: bool = False) -> None:
+        """Fill (or with ``refresh`` recompute) the packed vertices and faces."""
+        if refresh:
+            self._verts_packed = None
+            self._faces_packed = None
+        self.verts_packed()
+        self.faces_packed()
+
+    def _compute_padded(self, refresh: bool = False) -> None:
+        """Fill (or with ``refresh`` recompute from the list view) the padded tensors."""
+        if refresh and self._verts_list is not None:
+            self._verts_padded = None
+            self._faces_padded = None
+        self.verts_padded()
+        self.faces_padded()
+
+    def _compute_vertex_normals(self, refresh: bool = False) -> None:
+        """Fill (or with ``refresh`` recompute) the vertex normals."""
+        if refresh:
+            self._verts_normals_packed = None
+        self.verts_normals_packed()
+
+    def laplacian_packed(self, refresh: bool = False) -> torch.Tensor:
+        """``(sum V_n, sum V_n)`` sparse uniform Laplacian of the packed mesh.
+
+        See ``ops.laplacian``; ``refresh`` is accepted for PyTorch3D compatibility.
+        """
+        from course_utils.p3d.builtin.ops.laplacian_matrices import laplacian
+
+        return laplacian(self.verts_packed(), self.edges_packed())
+
+    def _compute_face_areas_normals(self, refresh: bool = False) -> None:
         # The cross product of two edges is perpendicular to the face, points outwards for
         # counter-clockwise faces, and its length is twice the triangle's area.
         verts = self.verts_packed()
@@ -515,7 +556,11 @@ class Meshes:
     def offset_verts_(self, vert_offsets_packed: torch.Tensor) -> Meshes:
         """In-place :meth:`offset_verts`: replaces this batch's vertices, returns self."""
         new = self.offset_verts(vert_offsets_packed)
+        # One offset for every vertex is a translation: normals do not change, so given
+        # (or computed) normals are kept, as in PyTorch3D. Per-vertex offsets drop them.
+        normals = self._verts_normals_packed if vert_offsets_packed.dim() == 1 else None
         self._replace_verts(new.verts_list())
+        self._verts_normals_packed = normals
         return self
 
     def scale_verts(self, scale: float | torch.Tensor) -> Meshes:

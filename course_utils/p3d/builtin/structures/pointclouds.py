@@ -97,6 +97,15 @@ class Pointclouds:
                 )
             aux = padded_to_list(aux, counts)
         aux = list(aux)
+        if len(aux) == 0 and self._N == 0:
+            return None  # as PyTorch3D: no clouds, no normals/features
+        # As PyTorch3D: an empty cloud may give None; it becomes a (0, C) tensor.
+        given = [a for a in aux if torch.is_tensor(a)]
+        if given and len(given) < len(aux):
+            aux = [
+                a if a is not None or count else given[0].new_zeros((0, given[0].shape[1]))
+                for a, count in zip(aux, counts + [1] * (len(aux) - len(counts)))
+            ]
         if len(aux) != self._N:
             raise ValueError(f"Pointclouds: {len(aux)} {name} tensors for {self._N} clouds")
         channels = None
@@ -110,7 +119,9 @@ class Pointclouds:
             if fixed_channels is not None and a.shape[1] != fixed_channels:
                 raise ValueError(f"Pointclouds: {name}[{n}] must have {fixed_channels} channels")
             if channels is not None and a.shape[1] != channels:
-                raise ValueError(f"Pointclouds: every {name} tensor needs the same channel count")
+                raise ValueError(
+                    f"Pointclouds: every {name} tensor needs the same number of {name} (channels)"
+                )
             channels = a.shape[1]
         return aux
 

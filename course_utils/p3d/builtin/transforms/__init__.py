@@ -29,11 +29,11 @@ from course_utils.p3d.builtin.transforms.rotation_conversions import (
     rotation_6d_to_matrix,
     standardize_quaternion,
 )
+from course_utils.p3d.builtin.transforms.se3 import se3_exp_map, se3_log_map
 from course_utils.p3d.builtin.transforms.so3 import (
     acos_linear_extrapolation,
-    hat,
-    hat_inv,
     so3_exp_map,
+    so3_exponential_map,
     so3_log_map,
     so3_relative_angle,
     so3_rotation_angle,
@@ -46,6 +46,8 @@ from course_utils.p3d.builtin.transforms.transform3d import (
     Translate,
 )
 
+# ``hat`` and ``hat_inv`` stay in ``transforms.so3`` (not listed here): real PyTorch3D
+# does not export them from ``pytorch3d.transforms`` either.
 __all__ = [
     "Rotate",
     "RotateAxisAngle",
@@ -56,8 +58,6 @@ __all__ = [
     "axis_angle_to_matrix",
     "axis_angle_to_quaternion",
     "euler_angles_to_matrix",
-    "hat",
-    "hat_inv",
     "matrix_to_axis_angle",
     "matrix_to_euler_angles",
     "matrix_to_quaternion",
@@ -72,7 +72,10 @@ __all__ = [
     "random_rotation",
     "random_rotations",
     "rotation_6d_to_matrix",
+    "se3_exp_map",
+    "se3_log_map",
     "so3_exp_map",
+    "so3_exponential_map",
     "so3_log_map",
     "so3_relative_angle",
     "so3_rotation_angle",

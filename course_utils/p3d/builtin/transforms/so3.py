@@ -10,6 +10,8 @@ act on column vectors (``R @ v``).
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from course_utils.p3d.builtin.transforms.rotation_conversions import (
@@ -23,6 +25,7 @@ __all__ = [
     "hat",
     "hat_inv",
     "so3_exp_map",
+    "so3_exponential_map",
     "so3_log_map",
     "so3_relative_angle",
     "so3_rotation_angle",
@@ -198,3 +201,13 @@ def so3_relative_angle(
     return so3_rotation_angle(
         torch.bmm(R1, R2.transpose(1, 2)), eps=eps, cos_angle=cos_angle, cos_bound=cos_bound
     )
+
+
+def so3_exponential_map(log_rot: torch.Tensor, eps: float = 0.0001) -> torch.Tensor:
+    """Deprecated PyTorch3D name of :func:`so3_exp_map`."""
+    warnings.warn(
+        "so3_exponential_map is deprecated in PyTorch3D; use so3_exp_map.",
+        PendingDeprecationWarning,
+        stacklevel=2,
+    )
+    return so3_exp_map(log_rot, eps)

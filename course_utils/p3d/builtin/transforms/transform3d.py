@@ -176,6 +176,15 @@ class Transform3d:
         inverted._transforms = [t.inverse() for t in reversed(self._transforms)] + [last]
         return inverted
 
+    def get_se3_log(self, eps: float = 1e-4, cos_bound: float = 1e-4) -> torch.Tensor:
+        """``(N, 6)`` logarithms ``[log_translation, log_rotation]`` of the rigid transforms.
+
+        Only for transforms made of rotations and translations (see :func:`se3_log_map`).
+        """
+        from course_utils.p3d.builtin.transforms.se3 import se3_log_map
+
+        return se3_log_map(self.get_matrix(), eps=eps, cos_bound=cos_bound)
+
     def stack(self, *others: Transform3d) -> Transform3d:
         """Concatenate batches: ``len(result) == len(self) + sum(len(o) for o in others)``.
 

@@ -36,6 +36,8 @@ from course_utils.p3d.builtin.renderer.mesh.clip import ClippedFaces, clip_faces
 from course_utils.p3d.builtin.renderer.pixels import parse_image_size, pixel_centres_ndc
 
 __all__ = ["rasterize_meshes"]
+# Also public in PyTorch3D's module (not re-exported by the renderer package):
+# ``barycentric_coordinates``, ``edge_function``.
 
 #: Candidate (face, pixel) pairs examined at once: bounds the memory of one chunk
 #: (about 150 bytes per pair at the peak) independently of mesh and image size.
@@ -57,6 +59,23 @@ def _barycentrics(px, py, x0, y0, x1, y1, x2, y2):
     w1 = _edge(px, py, x2, y2, x0, y0) / area
     w2 = _edge(px, py, x0, y0, x1, y1) / area
     return w0, w1, w2
+
+
+def edge_function(p: torch.Tensor, v0: torch.Tensor, v1: torch.Tensor) -> torch.Tensor:
+    """Twice the signed area of the 2D triangle ``(p, v0, v1)``; ``p, v0, v1``: ``(..., 2)``."""
+    return _edge(p[..., 0], p[..., 1], v0[..., 0], v0[..., 1], v1[..., 0], v1[..., 1])
+
+
+def barycentric_coordinates(
+    p: torch.Tensor, v0: torch.Tensor, v1: torch.Tensor, v2: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Barycentric coordinates ``(w0, w1, w2)`` of 2D point(s) ``p`` in triangle ``(v0, v1, v2)``.
+
+    All inputs ``(..., 2)``; each output ``(...)``. Points outside get a negative weight.
+    """
+    return _barycentrics(
+        p[..., 0], p[..., 1], v0[..., 0], v0[..., 1], v1[..., 0], v1[..., 1], v2[..., 0], v2[..., 1]
+    )
 
 
 def _perspective_correct(w0, w1, w2, z0, z1, z2):

@@ -48,13 +48,16 @@ from course_utils.p3d.builtin.renderer.mesh.shading import (
 )
 
 __all__ = [
+    "HardDepthShader",
     "HardFlatShader",
     "HardGouraudShader",
     "HardPhongShader",
     "ShaderBase",
+    "SoftDepthShader",
     "SoftGouraudShader",
     "SoftPhongShader",
     "SoftSilhouetteShader",
+    "SplatterPhongShader",
 ]
 
 
@@ -249,3 +252,62 @@ class SoftSilhouetteShader(nn.Module):
         colors = torch.ones_like(fragments.bary_coords)  # (N, H, W, K, 3): no colour needed
         blend_params = kwargs.get("blend_params", self.blend_params)
         return sigmoid_alpha_blend(colors, fragments, blend_params)
+
+
+def _per_image(value: Any, like: torch.Tensor) -> torch.Tensor:
+    """A scalar or per-camera ``(N,)`` value as an ``(N or 1, 1, 1, 1)`` tensor like ``like``."""
+    value = torch.as_tensor(value, dtype=like.dtype, device=like.device)
+    return value.reshape(-1, 1, 1, 1)
+
+
+class HardDepthShader(ShaderBase):
+    """Depth (view-space z) of the nearest face at each pixel; ``zfar`` where none.
+
+    Returns ``(N, H, W, 1)``. ``zfar`` is ``kwargs["zfar"]``, else the camera's, else 100.
+    """
+
+    def forward(self, fragments: Any, meshes: Any, **kwargs: Any) -> torch.Tensor:
+        cameras = self._get_cameras(**kwargs)
+        zfar = _per_image(kwargs.get("zfar", getattr(cameras, "zfar", 100.0)), fragments.zbuf)
+        empty = fragments.pix_to_face[..., :1] < 0
+        return torch.where(empty, zfar, fragments.zbuf[..., :1])
+
+
+class SoftDepthShader(ShaderBase):
+    """A differentiable depth image: the K faces' depths weighted by their coverage.
+
+    Each face's coverage probability is ``sigmoid(-dist / sigma)``; front to back, a
+    face takes the share of the pixel that nearer faces left over, and the background
+    (at ``zfar``) takes what remains. Returns ``(N, H, W, 1)``.
+    """
+
+    def forward(self, fragments: Any, meshes: Any, **kwargs: Any) -> torch.Tensor:
+        if fragments.dists is None:
+            raise ValueError("SoftDepthShader requires Fragments.dists to be present.")
+        cameras = self._get_cameras(**kwargs)
+        blend_params = kwargs.get("blend_params", self.blend_params)
+        zbuf = fragments.zbuf
+        zfar = _per_image(kwargs.get("zfar", getattr(cameras, "zfar", 100.0)), zbuf)
+        covered = fragments.pix_to_face >= 0
+        prob = torch.sigmoid(-fragments.dists / blend_params.sigma) * covered
+        ones = torch.ones_like(zbuf[..., :1])
+        depths = torch.cat([zbuf, zfar * ones], dim=-1)  # (N, H, W, K + 1)
+        # Cumulative coverage, capped at 1, then differenced: each layer's share.
+        total = torch.cat([prob, ones], dim=-1).cumsum(dim=-1).clamp(max=1.0)
+        share = torch.diff(total, dim=-1, prepend=torch.zeros_like(ones))
+        return (share * depths).sum(dim=-1, keepdim=True)
+
+
+class SplatterPhongShader(ShaderBase):
+    """PyTorch3D's splatting shader: not part of the built-in backend.
+
+    Raises ``NotImplementedError``; use :class:`SoftPhongShader` for a differentiable
+    lit render, or real PyTorch3D.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError(
+            "SplatterPhongShader (PyTorch3D's splatting shader) is not implemented by the "
+            "course's built-in backend; use SoftPhongShader, or install real PyTorch3D and "
+            "set COURSE_BACKEND=pytorch3d."
+        )

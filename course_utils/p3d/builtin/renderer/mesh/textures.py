@@ -25,6 +25,7 @@ shaders) gives the colour of every face seen at every pixel, ``(N, H, W, K, C)``
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,7 +42,7 @@ from course_utils.p3d.builtin.structures.batching import (
 
 IndexLike = int | slice | Sequence[int] | torch.Tensor
 
-__all__ = ["TexturesBase", "TexturesUV", "TexturesVertex"]
+__all__ = ["Textures", "TexturesAtlas", "TexturesBase", "TexturesUV", "TexturesVertex"]
 
 
 class TexturesBase:
@@ -75,6 +76,24 @@ class TexturesBase:
                 f"{type(self).__name__}: fragments hold {images} images but the textures "
                 f"belong to {self._N} meshes; rasterize the same Meshes the textures are in"
             )
+
+    #: The tensor (or list-of-tensors) attributes that clone/detach copy, cache included.
+    _TENSOR_ATTRIBUTES: tuple[str, ...] = ()
+
+    def _copy_tensors(self, fn: Any) -> Any:
+        """A shallow copy whose tensors (and cached list/padded views) are ``fn(tensor)``.
+
+        As in PyTorch3D, the copy keeps whichever views were already computed.
+        """
+        out = self.__class__.__new__(self.__class__)
+        out.__dict__.update(self.__dict__)
+        for name in (*self._TENSOR_ATTRIBUTES, "valid"):
+            value = getattr(self, name, None)
+            if torch.is_tensor(value):
+                setattr(out, name, fn(value))
+            elif isinstance(value, list):
+                setattr(out, name, [fn(v) for v in value])
+        return out
 
     def cpu(self):
         return self.to("cpu")
@@ -198,11 +217,13 @@ class TexturesVertex(TexturesBase):
         features = self.verts_features_list()
         return self._new([features[i] for i in batch_indices(index, self._N, "texture")])
 
+    _TENSOR_ATTRIBUTES = ("_verts_features_padded", "_verts_features_list")
+
     def clone(self) -> TexturesVertex:
-        return self._new([f.clone() for f in self.verts_features_list()])
+        return self._copy_tensors(torch.Tensor.clone)
 
     def detach(self) -> TexturesVertex:
-        return self._new([f.detach() for f in self.verts_features_list()])
+        return self._copy_tensors(torch.Tensor.detach)
 
     def to(self, device: Device) -> TexturesVertex:
         device = make_device(device)
@@ -342,6 +363,19 @@ class TexturesUV(TexturesBase):
     def faces_uvs_list(self) -> list[torch.Tensor]:
         """List of N int64 ``(F_n, 3)`` indices into the matching ``verts_uvs``."""
         return self._faces_uvs_list
+
+    def centers_for_image(self, index: int) -> torch.Tensor:
+        """``(V, 2)`` pixel positions ``(x, y)`` in the texture image of mesh ``index``'s UVs.
+
+        ``u = 0 / 1`` is the image's left / right pixel centre, ``v = 0 / 1`` its bottom /
+        top row (``y = (1 - v) (H - 1)``), for drawing UVs over the map (one mesh only).
+        """
+        if self._N != 1:
+            raise ValueError("This function only supports plotting textures for one mesh.")
+        _, height, width, _ = self.maps_padded().shape
+        uv = self.verts_uvs_list()[index].detach()
+        scale = uv.new_tensor([width - 1, height - 1])
+        return torch.stack([uv[:, 0], 1.0 - uv[:, 1]], dim=1) * scale
 
     def verts_uvs_list(self) -> list[torch.Tensor]:
         """List of N ``(T_n, 2)`` texture coordinates."""
@@ -501,3 +535,158 @@ class TexturesUV(TexturesBase):
             col += w
             uv_offset += vu.shape[0]
         return self._new([atlas], [torch.cat(new_faces_uvs, 0)], [torch.cat(new_verts_uvs, 0)])
+
+
+def _list_to_padded_wrapper(
+    x: Sequence[torch.Tensor], pad_size: Sequence[int] | None = None, pad_value: float = 0.0
+) -> torch.Tensor:
+    """``list_to_padded`` under PyTorch3D's private name (used by code that imports it)."""
+    return list_to_padded(x, pad_size=pad_size, pad_value=pad_value)
+
+
+class TexturesAtlas(TexturesBase):
+    """One small ``R x R`` texture per face (a "texture atlas"), as SoftRas uses.
+
+    Args:
+        atlas: a list of N tensors ``(F_n, R, R, C)`` or a padded ``(N, F, R, R, C)``.
+
+    Inside face ``f``, texel ``atlas[f, i, j]`` covers barycentric coordinates with
+    ``w1 ~ (i + 1/3) / R``, ``w0 ~ (j + 1/3) / R`` for the cells below the grid's
+    anti-diagonal; a cell above it stands for the mirrored lower-triangle cell
+    ``(R - 1 - i, R - 1 - j)``. So ``atlas[f, 0, R-1]`` is the colour at vertex 0,
+    ``atlas[f, R-1, 0]`` at vertex 1 and ``atlas[f, 0, 0]`` at vertex 2. Sampling picks the
+    texel (nearest, no interpolation), as PyTorch3D does.
+    """
+
+    def __init__(self, atlas: Sequence[torch.Tensor] | torch.Tensor) -> None:
+        if torch.is_tensor(atlas):
+            if atlas.dim() != 5:
+                raise ValueError(
+                    f"TexturesAtlas: atlas must be (N, F, R, R, C), got {tuple(atlas.shape)}"
+                )
+            self._N = atlas.shape[0]
+            self.device = atlas.device
+            self._atlas_padded: torch.Tensor | None = atlas
+            self._atlas_list: list[torch.Tensor] | None = None
+            self._num_faces_per_mesh: list[int] | None = None
+        elif isinstance(atlas, (list, tuple)):
+            atlas = list(atlas)
+            for n, a in enumerate(atlas):
+                if not torch.is_tensor(a) or a.dim() != 4 or a.shape[1] != a.shape[2]:
+                    raise ValueError(f"TexturesAtlas: atlas[{n}] must be an (F, R, R, C) tensor")
+            self._N = len(atlas)
+            self.device = atlas[0].device if atlas else torch.device("cpu")
+            self._atlas_list = atlas
+            self._atlas_padded = None
+            self._num_faces_per_mesh = [a.shape[0] for a in atlas]
+        else:
+            raise ValueError(
+                "TexturesAtlas: atlas must be a tensor or a list of tensors, "
+                f"got {type(atlas).__name__}"
+            )
+        self.valid = torch.ones(self._N, dtype=torch.bool, device=self.device)
+
+    def _check_mesh_sizes(self, num_verts: list[int], num_faces: list[int]) -> None:
+        if self._atlas_list is not None:
+            have = [a.shape[0] for a in self._atlas_list]
+            if have != list(num_faces):
+                raise ValueError(
+                    f"TexturesAtlas: atlas for {have} faces, but the meshes have {list(num_faces)}"
+                )
+
+    def atlas_list(self) -> list[torch.Tensor]:
+        """N tensors ``(F_n, R, R, C)``."""
+        if self._atlas_list is None:
+            sizes = self._num_faces_per_mesh
+            if sizes is None:  # not attached to meshes: every mesh has all F faces
+                sizes = [self._atlas_padded.shape[1]] * self._N
+            self._atlas_list = padded_to_list(self._atlas_padded, sizes)
+        return self._atlas_list
+
+    def atlas_padded(self) -> torch.Tensor:
+        """``(N, max F_n, R, R, C)``, zero padded."""
+        if self._atlas_padded is None:
+            self._atlas_padded = list_to_padded(self._atlas_list, pad_value=0.0)
+        return self._atlas_padded
+
+    def atlas_packed(self) -> torch.Tensor:
+        """``(sum F_n, R, R, C)``."""
+        if self._atlas_list is None and self._num_faces_per_mesh is None:
+            return self._atlas_padded.flatten(0, 1)
+        return torch.cat(self.atlas_list(), dim=0)
+
+    def _new(self, atlas: list[torch.Tensor]) -> TexturesAtlas:
+        return self.__class__(atlas=atlas)
+
+    def __getitem__(self, index: IndexLike) -> TexturesAtlas:
+        atlas = self.atlas_list()
+        return self._new([atlas[i] for i in batch_indices(index, self._N, "texture")])
+
+    _TENSOR_ATTRIBUTES = ("_atlas_padded", "_atlas_list")
+
+    def clone(self) -> TexturesAtlas:
+        return self._copy_tensors(torch.Tensor.clone)
+
+    def detach(self) -> TexturesAtlas:
+        return self._copy_tensors(torch.Tensor.detach)
+
+    def to(self, device: Device) -> TexturesAtlas:
+        device = make_device(device)
+        if device == self.device:
+            return self
+        return self._new([a.to(device) for a in self.atlas_list()])
+
+    def extend(self, N: int) -> TexturesAtlas:  # noqa: N803 - PyTorch3D's argument name
+        """Repeat each mesh's atlas N times, matching ``Meshes.extend``."""
+        return self._new([a.clone() for a in self.atlas_list() for _ in range(N)])
+
+    def join_batch(self, textures: Sequence[TexturesAtlas]) -> TexturesAtlas:
+        atlas = list(self.atlas_list())
+        for t in textures:
+            atlas += t.atlas_list()
+        return self._new(atlas)
+
+    def join_scene(self) -> TexturesAtlas:
+        return self._new([self.atlas_packed()])
+
+    def faces_verts_textures_packed(self, faces_packed: torch.Tensor | None = None) -> torch.Tensor:
+        """``(F, 3, C)``: the texels at the three corners of each packed face."""
+        atlas = self.atlas_packed()
+        return torch.stack([atlas[:, 0, -1], atlas[:, -1, 0], atlas[:, 0, 0]], dim=1)
+
+    def sample_textures(self, fragments: Any, **kwargs: Any) -> torch.Tensor:
+        """``(N, H, W, K, C)`` texels of the faces seen at each pixel; zeros where none."""
+        self._check_batch(fragments)
+        atlas = self.atlas_packed()
+        size = atlas.shape[1]
+        pix_to_face = fragments.pix_to_face
+        hit = pix_to_face >= 0
+        w01 = torch.where(hit[..., None], fragments.bary_coords[..., :2], 0.0)
+        # Cell of (w0, w1) in the R x R grid; blur can push coordinates past 1: clamp.
+        cell = (w01 * size).long().clamp(max=size - 1)
+        lower = (w01.sum(-1) * size - cell.sum(-1).to(w01.dtype)) <= 1.0
+        col = torch.where(lower, cell[..., 0], size - 1 - cell[..., 0])
+        row = torch.where(lower, cell[..., 1], size - 1 - cell[..., 1])
+        texels = atlas[pix_to_face.clamp(min=0), row, col]
+        return texels * hit[..., None].to(texels.dtype)
+
+
+def Textures(  # noqa: N802 - PyTorch3D's (deprecated) name
+    maps: Sequence[torch.Tensor] | torch.Tensor | None = None,
+    faces_uvs: torch.Tensor | None = None,
+    verts_uvs: torch.Tensor | None = None,
+    verts_rgb: torch.Tensor | None = None,
+) -> TexturesBase:
+    """Deprecated PyTorch3D constructor: ``TexturesUV`` from maps + UVs, else ``TexturesVertex``."""
+    warnings.warn(
+        "Textures is deprecated in PyTorch3D; use TexturesUV or TexturesVertex.",
+        PendingDeprecationWarning,
+        stacklevel=2,
+    )
+    if maps is not None and faces_uvs is not None and verts_uvs is not None:
+        return TexturesUV(maps=maps, faces_uvs=faces_uvs, verts_uvs=verts_uvs)
+    if verts_rgb is not None:
+        return TexturesVertex(verts_features=verts_rgb)
+    raise ValueError(
+        "Textures either requires all three of (faces uvs, verts uvs, maps) or verts rgb"
+    )

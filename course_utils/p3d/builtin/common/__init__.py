@@ -1,4 +1,7 @@
-"""Small helpers shared by the built-in backend: devices, tensor formatting, errors."""
+"""Small helpers shared by the built-in backend: devices, tensor formatting, errors.
+
+As in PyTorch3D, the device helpers live in :mod:`.datatypes` (``pytorch3d.common.datatypes``).
+"""
 
 from __future__ import annotations
 
@@ -6,29 +9,9 @@ from collections.abc import Sequence
 
 import torch
 
-#: A device given as a string (``"cpu"``, ``"cuda:0"``) or a ``torch.device``.
-Device = str | torch.device
-
-
-def make_device(device: Device) -> torch.device:
-    """Return a ``torch.device``; a bare ``"cuda"`` becomes the current CUDA device.
-
-    PyTorch3D compares devices with ``==``, and ``torch.device("cuda") != "cuda:0"``, so
-    an explicit index keeps tensors created in different places comparable.
-    """
-    device = torch.device(device) if isinstance(device, str) else device
-    if device.type == "cuda" and device.index is None:
-        device = torch.device(f"cuda:{torch.cuda.current_device()}")
-    return device
-
-
-def get_device(x: object, device: Device | None = None) -> torch.device:
-    """``device`` if given, else ``x``'s device if it is a tensor, else the CPU."""
-    if device is not None:
-        return make_device(device)
-    if torch.is_tensor(x):
-        return x.device
-    return torch.device("cpu")
+from course_utils.p3d.builtin.common.datatypes import Device as Device
+from course_utils.p3d.builtin.common.datatypes import get_device as get_device
+from course_utils.p3d.builtin.common.datatypes import make_device as make_device
 
 
 def unsupported(argument: str, value: object = None, detail: str = "") -> NotImplementedError:

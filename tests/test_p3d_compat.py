@@ -1,0 +1,298 @@
+"""PyTorch3D names the built-in backend adds for code written against PyTorch3D (known answers).
+
+These test ``course_utils.p3d.builtin`` directly, so they run whichever backend is active
+(except the alias, which maps ``pytorch3d`` onto the built-in backend only).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from course_utils.p3d.builtin.common.datatypes import get_device, make_device
+from course_utils.p3d.builtin.renderer import (
+    FoVPerspectiveCameras,
+    HardDepthShader,
+    OpenGLOrthographicCameras,
+    OpenGLPerspectiveCameras,
+    PerspectiveCameras,
+    SfMPerspectiveCameras,
+    SoftDepthShader,
+    SplatterPhongShader,
+    TexturesAtlas,
+    TexturesUV,
+    look_at_view_transform,
+)
+from course_utils.p3d.builtin.renderer.camera_utils import (
+    camera_to_eye_at_up,
+    join_cameras_as_batch,
+    rotate_on_spot,
+)
+from course_utils.p3d.builtin.renderer.mesh.rasterize_meshes import barycentric_coordinates
+from course_utils.p3d.builtin.renderer.mesh.rasterizer import Fragments
+from course_utils.p3d.builtin.structures.utils import padded_to_packed
+from course_utils.p3d.builtin.transforms import axis_angle_to_matrix, so3_exp_map
+from course_utils.p3d.builtin.transforms.se3 import se3_exp_map, se3_log_map
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_datatypes_devices():
+    assert make_device("cpu") == torch.device("cpu")
+    assert get_device(torch.zeros(1)) == torch.device("cpu")
+    assert get_device([1.0], "cpu") == torch.device("cpu")
+
+
+def test_padded_to_packed_split_sizes_and_pad_value():
+    x = torch.arange(2 * 3 * 2, dtype=torch.float32).reshape(2, 3, 2)
+    assert torch.equal(padded_to_packed(x, split_size=[1, 2]), torch.cat([x[0, :1], x[1, :2]]))
+    x[0, 2] = -1
+    assert padded_to_packed(x, pad_value=-1).shape == (5, 2)
+    with pytest.raises(ValueError, match="only one"):
+        padded_to_packed(x, split_size=[1, 1], pad_value=0)
+
+
+def test_se3_exp_of_pure_translation_and_rotation():
+    # A twist with no rotation is the translation itself, in the last row.
+    m = se3_exp_map(torch.tensor([[1.0, 2.0, 3.0, 0.0, 0.0, 0.0]]))
+    assert torch.allclose(m[0, 3, :3], torch.tensor([1.0, 2.0, 3.0]))
+    assert torch.allclose(m[0, :3, :3], torch.eye(3))
+    # Rotation by pi/2 about z with v = (1, 0, 0): t = V v, V = I + (2/pi^2)... analytic:
+    a = math.pi / 2
+    m = se3_exp_map(torch.tensor([[1.0, 0.0, 0.0, 0.0, 0.0, a]], dtype=torch.float64))
+    expected_t = torch.tensor([math.sin(a) / a, (1 - math.cos(a)) / a, 0.0], dtype=torch.float64)
+    assert torch.allclose(m[0, 3, :3], expected_t)
+    assert torch.allclose(m[0, :3, :3], so3_exp_map(m.new_tensor([[0, 0, a]]))[0].T)
+
+
+def test_se3_log_inverts_exp_including_the_identity():
+    twists = torch.randn(8, 6, dtype=torch.float64)
+    twists[:, 3:] *= 2.5 / twists[:, 3:].norm(dim=1, keepdim=True)  # angles below pi
+    twists[0, 3:] = 0.0
+    twists[1, 3:] *= 1e-6
+    assert torch.allclose(se3_log_map(se3_exp_map(twists)), twists, atol=1e-10)
+    with pytest.raises(ValueError, match="should be 0"):
+        se3_log_map(torch.ones(1, 4, 4))
+
+
+def test_camera_to_eye_at_up_gives_look_at_back():
+    eye = torch.tensor([[1.0, 2.0, 3.0]])
+    R, T = look_at_view_transform(eye=eye, at=((0.0, 0.0, 0.0),), up=((0.0, 1.0, 0.0),))
+    got_eye, at, up = camera_to_eye_at_up(
+        FoVPerspectiveCameras(R=R, T=T).get_world_to_view_transform()
+    )
+    assert torch.allclose(got_eye, eye, atol=1e-5)
+    assert torch.allclose(at, eye - eye / eye.norm(), atol=1e-5)  # one unit towards the origin
+    # up: a unit vector orthogonal to the viewing direction, in the plane of it and +Y.
+    assert torch.allclose((up * (at - got_eye)).sum(), torch.tensor(0.0), atol=1e-5)
+    expected_up = torch.tensor([0.0, 1.0, 0.0]) - 2 / 14 * eye[0]  # Y minus its part along eye
+    assert torch.allclose(up[0], expected_up / expected_up.norm(), atol=1e-5)
+
+
+def test_rotate_on_spot_keeps_the_centre_and_turns():
+    R, T = look_at_view_transform(dist=3.0, elev=20.0, azim=40.0)
+    turn = axis_angle_to_matrix(torch.tensor([0.0, 0.3, 0.0]))
+    R2, T2 = rotate_on_spot(R, T, turn)
+    centre = lambda r, t: -(t[:, None, :] @ r.transpose(1, 2))[:, 0]  # noqa: E731
+    assert torch.allclose(centre(R, T), centre(R2, T2), atol=1e-5)
+    assert torch.allclose(R2, R @ turn.T[None], atol=1e-6)
+
+
+def test_join_cameras_as_batch_and_deprecated_constructors():
+    a, b = PerspectiveCameras(focal_length=1.0), PerspectiveCameras(focal_length=2.0)
+    joined = join_cameras_as_batch([a, b])
+    assert len(joined) == 2 and torch.allclose(joined.focal_length[:, 0], torch.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match="same type"):
+        join_cameras_as_batch([a, FoVPerspectiveCameras()])
+    with pytest.warns(PendingDeprecationWarning):
+        assert isinstance(OpenGLPerspectiveCameras(fov=30.0), FoVPerspectiveCameras)
+    with pytest.warns(PendingDeprecationWarning):
+        ortho = OpenGLOrthographicCameras(top=2.0, bottom=-2.0)
+    assert torch.allclose(ortho.max_y, torch.tensor([2.0]))
+    with pytest.warns(PendingDeprecationWarning):
+        assert isinstance(SfMPerspectiveCameras(), PerspectiveCameras)
+
+
+def _fragments(zbuf, pix_to_face, dists):
+    bary = torch.zeros(*zbuf.shape, 3)
+    return Fragments(pix_to_face=pix_to_face, zbuf=zbuf, bary_coords=bary, dists=dists)
+
+
+def test_depth_shaders_known_values():
+    cameras = FoVPerspectiveCameras(zfar=50.0)
+    zbuf = torch.tensor([2.0, 3.0]).view(1, 1, 1, 2).repeat(1, 1, 2, 1)
+    p2f = torch.tensor([[[[0, 1], [-1, -1]]]])
+    dists = torch.tensor([[[[-1.0, -1.0], [0.0, 0.0]]]])
+    hard = HardDepthShader(cameras=cameras)(_fragments(zbuf, p2f, dists), None)
+    assert hard.shape == (1, 1, 2, 1) and torch.allclose(
+        hard[0, 0, :, 0], torch.tensor([2.0, 50.0])
+    )
+    # Deep inside both faces (dist << 0): the nearest takes the whole pixel.
+    soft = SoftDepthShader(cameras=cameras)(_fragments(zbuf, p2f, dists * 1e-1), None)
+    assert torch.allclose(soft[0, 0, :, 0], torch.tensor([2.0, 50.0]), atol=1e-4)
+    with pytest.raises(NotImplementedError, match="SplatterPhongShader"):
+        SplatterPhongShader()
+
+
+def test_textures_atlas_corners_and_sampling():
+    atlas = torch.zeros(1, 1, 2, 2, 3)
+    atlas[0, 0, 0, 1] = torch.tensor([1.0, 0, 0])  # vertex 0
+    atlas[0, 0, 1, 0] = torch.tensor([0, 1.0, 0])  # vertex 1
+    atlas[0, 0, 0, 0] = torch.tensor([0, 0, 1.0])  # vertex 2
+    tex = TexturesAtlas(atlas=atlas)
+    assert torch.equal(tex.faces_verts_textures_packed()[0], torch.eye(3))
+    bary = torch.tensor([0.9, 0.05, 0.05]).view(1, 1, 1, 1, 3)
+    frags = Fragments(
+        pix_to_face=torch.zeros(1, 1, 1, 1, dtype=torch.long), zbuf=torch.ones(1, 1, 1, 1),
+        bary_coords=bary, dists=torch.zeros(1, 1, 1, 1),
+    )  # fmt: skip
+    assert torch.equal(tex.sample_textures(frags)[0, 0, 0, 0], torch.tensor([1.0, 0, 0]))
+
+
+def test_textures_uv_centers_for_image():
+    maps = torch.rand(1, 257, 129, 3)
+    verts_uvs = torch.tensor([[[0.25, 0.125], [0.5, 0.625]]])
+    tex = TexturesUV(
+        maps=maps, faces_uvs=torch.zeros(1, 0, 3, dtype=torch.long), verts_uvs=verts_uvs
+    )
+    assert torch.allclose(tex.centers_for_image(0), torch.tensor([[32.0, 224.0], [64.0, 96.0]]))
+
+
+def test_barycentric_coordinates_of_a_vertex_and_the_centroid():
+    v0, v1, v2 = torch.tensor([0.0, 0.0]), torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    w = barycentric_coordinates(torch.tensor([1 / 3, 1 / 3]), v0, v1, v2)
+    assert torch.allclose(torch.stack(w), torch.full((3,), 1 / 3), atol=1e-6)
+
+
+def test_pytorch3d_module_layout_is_importable():
+    for name in ("common.datatypes", "structures.utils", "transforms.se3", "renderer.camera_utils",
+                 "renderer.compositing", "renderer.mesh.utils",
+                 "vis.plotly_vis", "vis.texture_vis"):  # fmt: skip
+        importlib.import_module(f"course_utils.p3d.builtin.{name}")
+
+
+@pytest.mark.builtin_only
+def test_alias_hook_maps_pytorch3d_to_the_built_in_backend():
+    """In a fresh interpreter: ``import pytorch3d.X`` gives the built-in module itself."""
+    code = (
+        "from course_utils.p3d.alias import install\n"
+        "install()\n"
+        "import pytorch3d.renderer.cameras as c, course_utils.p3d.builtin.renderer.cameras as b\n"
+        "from pytorch3d.structures import Meshes\n"
+        "from course_utils.p3d import BACKEND\n"
+        "assert c is b and BACKEND == 'torch', (c, BACKEND)\n"
+        "try:\n    import pytorch3d.implicitron_not_there\nexcept ModuleNotFoundError as e:\n"
+        "    assert 'built-in' in str(e); print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False,
+        env={**__import__("os").environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_plot_scene_traces_and_static_fallback():
+    from course_utils.interactive import figure_to_matplotlib, show_figure
+    from course_utils.p3d.builtin.structures import Pointclouds
+    from course_utils.p3d.builtin.utils import ico_sphere
+    from course_utils.p3d.builtin.vis import (
+        get_camera_wireframe,
+        plot_batch_individually,
+        plot_scene,
+    )
+
+    sphere = ico_sphere(1)
+    cameras = FoVPerspectiveCameras()
+    fig = plot_scene(
+        {"s": {"mesh": sphere, "cam": cameras, "pc": Pointclouds([torch.zeros(5, 3)])}}
+    )
+    kinds = [t.type for t in fig.data]
+    assert kinds == ["mesh3d", "scatter3d", "scatter3d"]
+    assert len(fig.data[0].i) == sphere.faces_packed().shape[0]
+    # The identity camera's glyph is the wireframe itself (view = world), centre at the origin.
+    wire = get_camera_wireframe(0.3)
+    assert torch.allclose(torch.tensor(fig.data[1].x[:15]), wire[:, 0].double(), atol=1e-6)
+    assert len(plot_batch_individually(sphere.extend(3), ncols=3).data) == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert len(figure_to_matplotlib(fig).axes) == 1
+        assert show_figure(fig, static=True) is not fig  # the matplotlib picture
+
+
+def test_io_accepts_a_path_manager_of_local_files(tmp_path):
+    from course_utils.p3d.builtin.io import load_obj, save_obj
+
+    class LocalPaths:  # the part of iopath's PathManager the built-in io uses
+        def __init__(self):
+            self.asked = []
+
+        def get_local_path(self, name):
+            self.asked.append(name)
+            return name
+
+    manager = LocalPaths()
+    path = tmp_path / "tri.obj"
+    save_obj(path, torch.eye(3), torch.tensor([[0, 1, 2]]), path_manager=manager)
+    verts, faces, _ = load_obj(path, path_manager=manager)
+    assert torch.equal(verts, torch.eye(3)) and torch.equal(
+        faces.verts_idx, torch.tensor([[0, 1, 2]])
+    )
+    assert manager.asked == [str(path), str(path)]
+    with pytest.raises(NotImplementedError, match="path_manager"):
+        load_obj("s3://bucket/tri.obj", path_manager=manager)
+
+
+@pytest.mark.builtin_only
+@pytest.mark.parametrize(
+    "text, phrase",
+    [
+        ("v 1\n", "does not have 3 values"),
+        ("v 0 0 0\nvn 0.1\n", "does not have 3 values"),
+        ("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1/1/1/1 2 3\n", "Face vertices can only have 3 properties"),
+        ("v 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nf 1//1 2/1 3\n", "Vertex properties are inconsistent"),
+    ],
+)
+def test_obj_errors_keep_pytorch3d_wording(tmp_path, text, phrase):
+    from course_utils.p3d.builtin.io import load_obj
+
+    path = tmp_path / "bad.obj"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=phrase):
+        load_obj(path)
+
+
+def test_offset_verts_in_place_keeps_given_normals_only_for_a_translation():
+    from course_utils.p3d.builtin.structures import Meshes
+
+    verts = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    given = torch.tensor([[1.0, 0.0, 0.0]] * 3)  # deliberately not the face normal
+    mesh = Meshes([verts], [torch.tensor([[0, 1, 2]])], verts_normals=[given])
+    mesh.offset_verts_(torch.tensor([1.0, 2.0, 3.0]))
+    assert torch.equal(mesh.verts_normals_packed(), given)
+    assert torch.equal(mesh.verts_packed(), verts + torch.tensor([1.0, 2.0, 3.0]))
+    mesh.offset_verts_(torch.zeros(3, 3))  # per-vertex offsets: normals recomputed (+z)
+    assert torch.allclose(mesh.verts_normals_packed(), torch.tensor([[0.0, 0.0, 1.0]] * 3))
+
+
+@pytest.mark.builtin_only
+def test_obj_material_warnings_keep_pytorch3d_wording(tmp_path):
+    from course_utils.p3d.builtin.io import load_obj
+
+    body = "v 0 0 0\nv 1 0 0\nv 0 1 0\nusemtl m\nf 1 2 3\n"
+    (tmp_path / "no_lib.obj").write_text(body)
+    with pytest.warns(UserWarning, match="No mtl file provided"):
+        load_obj(tmp_path / "no_lib.obj")
+    (tmp_path / "gone.obj").write_text("mtllib gone.mtl\n" + body)
+    with pytest.warns(UserWarning, match="Mtl file does not exist"):
+        load_obj(tmp_path / "gone.obj")
+    (tmp_path / "m.mtl").write_text("newmtl m\nmap_Kd missing.png\n")
+    (tmp_path / "tex.obj").write_text("mtllib m.mtl\n" + body)
+    with pytest.warns(UserWarning, match="Texture file does not exist"):
+        load_obj(tmp_path / "tex.obj")
