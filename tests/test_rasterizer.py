@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import pytest
@@ -386,7 +387,8 @@ def test_soft_silhouette_gradient_step_grows_the_silhouette():
 # ---------------------------------------------------------------- the built-in implementation
 @pytest.mark.builtin_only
 def test_chunking_does_not_change_the_result(monkeypatch):
-    from course_utils.p3d.builtin.renderer.mesh import rasterize_meshes as module
+    # The package attribute is the function (as in PyTorch3D); the module is by name.
+    module = importlib.import_module("course_utils.p3d.builtin.renderer.mesh.rasterize_meshes")
 
     mesh = utils.ico_sphere(3)
     R, T = renderer.look_at_view_transform(dist=2.5, elev=30, azim=45)
