@@ -345,8 +345,9 @@ def sphere_uvs(
         sphere_verts: (V, 3) points on the unit sphere (+Y up).
         faces: (F, 3) vertex indices.
         width, wrap: the texture map is ``width + wrap`` columns wide; its last ``wrap``
-            columns repeat its first ones, so that faces straddling the 180° meridian
-            (whose corners get ``u`` beyond 1) interpolate across the seam, not the whole map.
+            columns repeat its first ones, so that faces straddling the map's seam (u = 0 = 1,
+            the +Z meridian; their corners get ``u`` beyond 1) interpolate across the seam,
+            not across the whole map.
 
     Returns:
         ``(3F, 2)`` verts_uvs in [0, 1] and ``(F, 3)`` faces_uvs for ``TexturesUV``. A corner

@@ -241,10 +241,10 @@ def pseudo_render(
     with torch.no_grad():
         if valid is not None:
             keep = keep & valid.bool()
-        point_id = torch.arange(B * P, device=points.device).view(B, P)[keep]
-        winner = zbuffer(pixel[keep], z.detach()[keep], B * S * S)
-        pix = (winner >= 0).nonzero().squeeze(1)  # the pixels some point fell on
-        src = point_id[winner[pix]]  # their nearest points (flat index into B x P)
+        kept = keep.reshape(-1).nonzero().squeeze(1)  # flat indices into the B x P points
+        zk = z.detach().reshape(-1)[kept]
+        pix, chosen = _winners(pixel.reshape(-1)[kept], zk, B * S * S)  # the z-buffer
+        src = kept[chosen]  # each hit pixel's nearest point
     # Only the hit pixels are touched: the gradient of ``depth`` flows to ``z[src]``.
     depth = z.new_zeros(B * S * S).index_put((pix,), z.reshape(-1)[src])
     hit = torch.zeros(B * S * S, dtype=torch.bool, device=z.device).index_fill_(0, pix, True)
@@ -280,13 +280,28 @@ def zbuffer(pixel: torch.Tensor, depth: torch.Tensor, num_pixels: int) -> torch.
         >>> zbuffer(torch.tensor([2, 0, 2]), torch.tensor([1.5, 1.0, 1.2]), 4).tolist()
         [1, -1, 2, -1]
     """
+    pix, ids = _winners(pixel, depth, num_pixels)
+    return torch.full((num_pixels,), -1, dtype=torch.long, device=pixel.device).index_put_(
+        (pix,), ids
+    )
+
+
+def _winners(
+    pixel: torch.Tensor, depth: torch.Tensor, num_pixels: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`zbuffer` as pairs: the pixels hit and the index of each one's nearest point.
+
+    The winners are found among the points (a point wins when it is its pixel's choice),
+    so no image-sized tensor is scanned: that is what makes :func:`pseudo_render` fast at
+    large ``S U``.
+    """
     zbuf = torch.full((num_pixels,), math.inf, dtype=depth.dtype, device=depth.device)
     zbuf.scatter_reduce_(0, pixel, depth, reduce="amin", include_self=True)
-    nearest = depth == zbuf[pixel]
-    ids = torch.arange(len(pixel), device=pixel.device)
+    nearest = (depth == zbuf[pixel]).nonzero().squeeze(1)  # indices of the nearest points
     winner = torch.full((num_pixels,), len(pixel), dtype=torch.long, device=depth.device)
-    winner.scatter_reduce_(0, pixel[nearest], ids[nearest], reduce="amin")
-    return torch.where(winner < len(pixel), winner, -1)
+    winner.scatter_reduce_(0, pixel[nearest], nearest, reduce="amin")
+    chosen = nearest[winner[pixel[nearest]] == nearest]  # one per pixel hit
+    return pixel[chosen], chosen
 
 
 def project_to_pixels(

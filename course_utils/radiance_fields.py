@@ -158,7 +158,7 @@ class GridRadianceField(_Field):
     """
 
     def __init__(
-        self, resolution: int = 96, extent: float = 1.05, init_opacity: float = 0.01
+        self, resolution: int = 64, extent: float = 1.05, init_opacity: float = 0.01
     ) -> None:
         super().__init__()
         self.extent = extent
@@ -538,10 +538,10 @@ def train_grid_field(
     views: SceneViews,
     seconds: float,
     *,
-    resolution: int = 96,
+    resolution: int = 64,
     batch_rays: int = 2048,
     n_pts: int = 96,
-    coarse_resolution: int | None = 48,
+    coarse_resolution: int | None = 32,
     coarse_fraction: float = 0.3,
     lr: float = 0.1,
     tv_weight: float = 1e-4,

@@ -276,3 +276,15 @@ def dataclass_replace(config, **changes):
     import dataclasses
 
     return dataclasses.replace(config, **changes)
+
+
+def test_cli_refuses_the_projections_decoder_on_data_without_meshes(tmp_path, capsys):
+    from course_utils.tools.cli import main
+
+    argv = ["train", "--decoder", "projections", "--dataset", "toy", "--num-shapes", "10",
+            "--image-size", "32", "--input-size", "32", "--epochs", "1", "--batch-size", "4",
+            "--out", str(tmp_path / "run"), "--quiet"]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "projections decoder trains on the course's ShapeDataset" in err
+    assert err.strip().count("\n") == 0

@@ -123,3 +123,16 @@ def test_laplace_density_and_sphere_tracing() -> None:
 def test_trainers_reject_an_unknown_clock(tiny_views) -> None:
     with pytest.raises(ValueError, match="clock"):
         radiance_fields.train_nerf(tiny_views, 1.0, max_steps=1, progress=False, clock="gpu")
+
+
+def test_nerf_colour_depends_on_direction_only_when_asked() -> None:
+    torch.manual_seed(5)
+    points = torch.rand(10, 3) - 0.5
+    d1 = torch.nn.functional.normalize(torch.randn(10, 3), dim=-1)
+    d2 = torch.nn.functional.normalize(torch.randn(10, 3), dim=-1)
+    for view_dependence in (False, True):
+        field = radiance_fields.NeRFField(n_hidden=32, n_layers=2, view_dependence=view_dependence)
+        sigma1, rgb1 = field.density_and_colour(points, d1)
+        sigma2, rgb2 = field.density_and_colour(points, d2)
+        torch.testing.assert_close(sigma1, sigma2)  # density never depends on the direction
+        assert torch.allclose(rgb1, rgb2) != view_dependence

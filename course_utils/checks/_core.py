@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 PASS, FAIL = "✅", "❌"
+_LAST_VERDICT = [False]  # the verdict of the last check run (read by yours_or_library)
 
 
 class CheckFailed(Exception):
@@ -37,6 +38,7 @@ def run_check(title: str, attempt: Callable[[], str]) -> bool:
     Returns:
         True when the answer is right.
     """
+    _LAST_VERDICT[0] = False
     try:
         success = attempt()
     except NotImplementedError as error:
@@ -52,6 +54,7 @@ def run_check(title: str, attempt: Callable[[], str]) -> bool:
         print("   hint: run your function on a small input in a new cell to see where it fails.")
         return False
     print(f"{PASS} {title}: {success}")
+    _LAST_VERDICT[0] = True
     return True
 
 
@@ -94,20 +97,22 @@ def expect_close(
         )
 
 
-def yours_or_library(passed: bool, yours: Any, library: Any, name: str) -> Any:
+def yours_or_library(yours: Any, library: Any, name: str) -> Any:
     """The function the cells after an exercise use: the learner's once its check passed.
 
+    Call it right after the exercise's check (``checks.check_x(x)``): it reads that check's
+    verdict, so that a notebook whose exercise is not done yet still runs, and a solved
+    exercise drives the rest of the chapter.
+
     Args:
-        passed: what the exercise's check returned.
         yours: the learner's function (or a small wrapper around it).
         library: the course's own version, with the same signature.
         name: the exercise function's name, for the message.
 
     Returns:
-        ``yours`` when ``passed``, else ``library`` — so that a notebook whose exercise is not
-        done yet still runs, and a solved exercise drives the rest of the chapter.
+        ``yours`` when the last check run passed, else ``library``.
     """
-    if passed:
+    if _LAST_VERDICT[0]:
         print(f"   The cells below use your `{name}`.")
         return yours
     print(f"   Until your `{name}` passes, the cells below use the course's version.")
