@@ -88,6 +88,7 @@ def main() -> None:
                     scores = {"precision": 0.0, "completeness": 0.0, "f1": 0.0}
                 scores["seconds"] = time.perf_counter() - start
                 results.setdefault((source, method), []).append(scores)
+        print(f"view {i + 1} done", flush=True)
     print(
         f"\n{message}; {args.views} test views, Poisson grid {args.resolution} "
         f"(Open3D: octree depth {round(np.log2(args.resolution))})"

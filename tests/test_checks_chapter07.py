@@ -51,12 +51,12 @@ def test_zbuffer_check_fails_a_stub_and_a_wrong_shape(capsys):
 
 
 def test_later_cells_use_the_learners_zbuffer_only_once_it_passes(capsys):
-    from course_utils.checks import chapter07
     from course_utils.projections import zbuffer as library
 
     right = _zbuffer()
     assert checks.check_zbuffer(right) is True
-    assert chapter07.in_use("zbuffer") is right
-    assert checks.check_zbuffer(_zbuffer(nearest="amax")) is False
-    assert chapter07.in_use("zbuffer") is library
-    assert "library" in capsys.readouterr().out
+    assert checks.yours_or_library(right, library, "zbuffer") is right
+    wrong = _zbuffer(nearest="amax")
+    assert checks.check_zbuffer(wrong) is False
+    assert checks.yours_or_library(wrong, library, "zbuffer") is library
+    assert "course's version" in capsys.readouterr().out

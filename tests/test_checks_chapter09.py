@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from course_utils import checks
-from course_utils.checks.chapter09 import learner_or_library
 
 
 def _right(alpha):
@@ -40,12 +39,3 @@ def test_check_accepts_the_raymarcher_weights() -> None:
 def test_check_explains_wrong_answers(answer, expected_words, capsys) -> None:
     assert checks.check_emission_absorption_weights(answer) is False
     assert expected_words in capsys.readouterr().out
-
-
-def test_learner_or_library_falls_back_only_for_a_stub(capsys) -> None:
-    def stub(alpha):
-        raise NotImplementedError("Exercise 9.1")
-
-    assert learner_or_library(_right, stub, torch.rand(3)) is _right
-    assert learner_or_library(stub, _right, torch.rand(3)) is _right
-    assert "library" in capsys.readouterr().out

@@ -256,6 +256,7 @@ def test_backward_finds_the_pairs_again_when_they_were_not_kept(monkeypatch):
 def test_composite_pixel_is_the_rasterizers_rule():
     colors = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=torch.float64)
     alphas = torch.tensor([0.6, 0.8], dtype=torch.float64)
-    color, left = rast.composite_pixel(colors, alphas, torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64))
+    background = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
+    color, left = rast.composite_pixel(colors, alphas, background)
     torch.testing.assert_close(color, torch.tensor([0.6, 0.32, 0.08], dtype=torch.float64))
     torch.testing.assert_close(left, torch.tensor(0.08, dtype=torch.float64))

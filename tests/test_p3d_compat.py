@@ -296,3 +296,15 @@ def test_obj_material_warnings_keep_pytorch3d_wording(tmp_path):
     (tmp_path / "tex.obj").write_text("mtllib m.mtl\n" + body)
     with pytest.warns(UserWarning, match="Texture file does not exist"):
         load_obj(tmp_path / "tex.obj")
+
+
+@pytest.mark.builtin_only
+def test_texture_size_mismatch_keeps_pytorch3d_wording():
+    from course_utils.p3d.builtin.renderer import TexturesVertex
+    from course_utils.p3d.builtin.structures import Meshes
+
+    verts, faces = torch.rand(2, 4, 3), torch.tensor([[[0, 1, 2]]] * 2)
+    with pytest.raises(ValueError, match="do not match the dimensions"):
+        Meshes(verts, faces, textures=TexturesVertex(torch.rand(1, 4, 3)))
+    with pytest.raises(ValueError, match="do not match the dimensions"):
+        Meshes(verts, faces, textures=TexturesVertex(torch.rand(2, 3, 3)))

@@ -11,28 +11,6 @@ from course_utils.checks._core import CheckFailed, call, run_check
 
 __all__ = ["check_zbuffer"]
 
-#: The learner's functions that passed their check, by exercise name (see :func:`in_use`).
-_ACCEPTED: dict[str, Callable[..., Any]] = {}
-
-
-def in_use(name: str) -> Callable[..., Any]:
-    """The learner's function ``name`` if it passed its check, else the library's.
-
-    The chapter's later cells render with this, so a learner sees their own z-buffer at
-    work once it is right, and the notebook still runs while the exercise is unsolved.
-    """
-    from course_utils import projections
-
-    library = {"zbuffer": projections.zbuffer}
-    if name not in library:
-        raise ValueError(f"no exercise function {name!r}; choose one of {sorted(library)}")
-    if name in _ACCEPTED:
-        print(f"using your {name} (it passed its check)")
-        return _ACCEPTED[name]
-    print(f"using the library's projections.{name} (yours has not passed its check yet)")
-    return library[name]
-
-
 def _cases() -> list[tuple[str, torch.Tensor, torch.Tensor, int]]:
     """(name, pixel (M,), depth (M,), num_pixels) cases with known answers."""
     generator = torch.Generator().manual_seed(7)
@@ -85,9 +63,4 @@ def check_zbuffer(zbuffer: Callable[..., Any]) -> bool:
                 )
         return "the nearest point per pixel, ties to the lowest index, empty pixels -1."
 
-    passed = run_check("Exercise 7.1 (the z-buffer of the pseudo-renderer)", attempt)
-    if passed:
-        _ACCEPTED["zbuffer"] = zbuffer
-    else:
-        _ACCEPTED.pop("zbuffer", None)
-    return passed
+    return run_check("Exercise 7.1 (the z-buffer of the pseudo-renderer)", attempt)

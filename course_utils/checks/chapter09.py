@@ -9,7 +9,7 @@ import torch
 
 from course_utils.checks._core import CheckFailed, call, expect_close, run_check
 
-__all__ = ["check_emission_absorption_weights"]  # learner_or_library is a helper, not a check
+__all__ = ["check_emission_absorption_weights"]
 
 
 def _reference_weights(alpha: torch.Tensor) -> torch.Tensor:
@@ -74,17 +74,3 @@ def check_emission_absorption_weights(emission_absorption_weights: Callable[...,
         return "w_k = alpha_k prod_{j<k}(1 - alpha_j): they sum to the ray's opacity."
 
     return run_check("Exercise 9.1 (emission-absorption weights)", attempt)
-
-
-def learner_or_library(fn: Callable[..., Any], library: Callable[..., Any], example: Any) -> Any:
-    """``fn`` when it runs on ``example`` (the learner solved the exercise), else ``library``.
-
-    Lets the cells after an exercise use the learner's function, and still run (with a
-    note) while the exercise is not done yet.
-    """
-    try:
-        fn(example)
-    except NotImplementedError:
-        print("(Exercise not done yet: the cells below use the library's version.)")
-        return library
-    return fn

@@ -233,7 +233,8 @@ class Meshes:
         batch = getattr(textures, "_N", None)
         if batch is not None and batch != self._N:
             raise ValueError(
-                f"Meshes: textures hold {batch} meshes but the mesh batch has {self._N}"
+                f"Meshes: textures do not match the dimensions of Meshes: they hold {batch} "
+                f"meshes but the mesh batch has {self._N}"
             )
         textures._num_faces_per_mesh = self._num_faces_per_mesh.tolist()
         textures._num_verts_per_mesh = self._num_verts_per_mesh.tolist()

@@ -158,8 +158,9 @@ class TexturesVertex(TexturesBase):
                 )
         elif self._verts_features_padded.shape[1] < max(num_verts, default=0):
             raise ValueError(
-                f"TexturesVertex: padded features hold {self._verts_features_padded.shape[1]} "
-                f"vertices per mesh, fewer than the meshes' {max(num_verts)}"
+                "TexturesVertex: textures do not match the dimensions of Meshes: padded "
+                f"features hold {self._verts_features_padded.shape[1]} vertices per mesh, "
+                f"fewer than the meshes' {max(num_verts)}"
             )
 
     def verts_features_list(self) -> list[torch.Tensor]:
