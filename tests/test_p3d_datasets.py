@@ -15,6 +15,7 @@ import textwrap
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from test_real_datasets import binvox_bytes, blob_xyz, box_obj, rgba_png
@@ -331,3 +332,28 @@ def test_assignment_style_import_through_the_alias() -> None:
         "course_utils.p3d.builtin.datasets.r2n2.utils",
         "BlenderCamera",
     ]
+
+
+def test_r2n2_voxels_line_up_with_a_render_through_blender_camera(r2n2_dirs) -> None:
+    """Per-view voxels are in the camera's NDC frame: +x left, +y up, as the render is."""
+    from course_utils.p3d.builtin.renderer import MeshRasterizer, RasterizationSettings
+
+    shapenet, root, splits = r2n2_dirs
+    full = root / "ShapeNetVoxels" / CHAIR / "c1" / "model.binvox"
+    full.write_bytes(binvox_bytes(np.ones((32, 32, 32), dtype=bool)))  # the whole box
+    item = r2n2(r2n2_dirs, return_voxels=True)[0]
+    mesh = Meshes(verts=[item["verts"]], faces=[item["faces"]])
+    settings = RasterizationSettings(image_size=128)
+    for view in range(3):
+        camera = BlenderCamera(R=item["R"][view : view + 1], T=item["T"][view : view + 1],
+                               K=item["K"][view : view + 1])  # fmt: skip
+        silhouette = MeshRasterizer(cameras=camera, raster_settings=settings)(mesh)
+        silhouette = silhouette.pix_to_face[0, ..., 0] >= 0  # (row, column), row 0 at the top
+        # Voxel [z, y, x]: y up and x left, so image row = 127 - y, column = 127 - x.
+        seen = item["voxels"][view].amax(dim=0).flip(0, 1).bool()
+        for image in (silhouette, seen):
+            assert bool(image.any())
+        rows = [torch.nonzero(im.any(dim=1)).flatten() for im in (silhouette, seen)]
+        cols = [torch.nonzero(im.any(dim=0)).flatten() for im in (silhouette, seen)]
+        for a, b in (rows, cols):
+            assert abs(int(a.min()) - int(b.min())) <= 2 and abs(int(a.max()) - int(b.max())) <= 2
