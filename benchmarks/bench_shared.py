@@ -6,12 +6,14 @@ what that does to the notebooks' speed, in one run: four workloads a notebook ca
 (a 512² hard render of the ~6k-face mug, a soft-silhouette forward + backward, ``knn_points``
 and ``chamfer_distance`` on 10k × 10k points) are timed in a fresh process (median of 5
 after a warm-up), first on the idle machine, then while one full-size
-``train --decoder points`` job runs, under three thread settings:
+``train --decoder points`` job runs, under four thread settings:
 
 * ``before``  — OpenMP's default waiting (threads spin) and a training job on every core;
 * ``passive`` — ``OMP_WAIT_POLICY=PASSIVE`` for both, the training job still on every core;
 * ``course``  — the course's policy (``course_utils/threads.py``): passive waiting and a
-  training job that leaves one core free (the ``train`` command's default).
+  training job that leaves one core free (the ``train`` command's default);
+* ``short-spin`` — the alternative measured against it: GNU OpenMP's spinning cut to 10,000
+  turns (``GOMP_SPINCOUNT``), one core left free.
 
 It prints, per workload and setting, the idle time, the busy time and their ratio (the
 target is at most 2.5× slower with the course's policy). Each setting starts its own
@@ -48,27 +50,35 @@ WORKLOADS = {
     "chamfer fwd+bwd 10k x 10k": ("bench_ops", "chamfer fwd+bwd 10k x 10k"),
 }
 
-#: name -> (environment of the notebook process and the training job, training threads)
+#: name -> (environment of the notebook process and the training job, training threads).
+#: "before" sets the variable empty: OpenMP then waits its default way (spinning; GNU OpenMP
+#: warns that the value is invalid), and the course's policy, which only fills in unset
+#: variables, leaves it alone.
 SETTINGS: dict[str, tuple[dict[str, str | None], str | None]] = {
-    "before": ({"OMP_WAIT_POLICY": None}, "all"),
+    "before": ({"OMP_WAIT_POLICY": ""}, "all"),
     "passive": ({"OMP_WAIT_POLICY": "PASSIVE"}, "all"),
     "course": ({"OMP_WAIT_POLICY": "PASSIVE"}, None),
+    # an alternative for GNU OpenMP only: spin 10,000 times (microseconds), then sleep
+    "short-spin": ({"OMP_WAIT_POLICY": "", "GOMP_SPINCOUNT": "10000"}, None),
 }
 
 
 def child(repeats: int) -> None:
     """Time the workloads in this process and print them as JSON (run by :func:`measure`)."""
+    # what OpenMP sees: read before torch (imported by the benchmarks) starts it
+    policy = os.environ.get("OMP_WAIT_POLICY") or "unset (default: spin, then sleep)"
     import bench_ops
     import bench_render
-
-    from course_utils.threads import describe
 
     modules = {"bench_ops": bench_ops.workloads("torch"), "bench_render": None}
     modules["bench_render"] = bench_render.workloads("torch", None)
     results = {}
     for name, (module, key) in WORKLOADS.items():
         results[name] = bench_render.median_seconds(modules[module][key], repeats)
-    print(json.dumps({"seconds": results, "threads": describe()}))
+    import torch
+
+    threads = f"torch {torch.get_num_threads()} threads, OMP_WAIT_POLICY {policy}"
+    print(json.dumps({"seconds": results, "threads": threads}))
 
 
 def environment(overrides: dict[str, str | None]) -> dict[str, str]:
@@ -117,6 +127,10 @@ def start_training(env: dict[str, str], threads: str | None, out_dir: Path) -> s
     raise RuntimeError("the training job did not start training within 10 minutes")
 
 
+def threads_text(threads: str | None) -> str:
+    return "every core" if threads == "all" else "one core left free (the default)"
+
+
 def stop(job: subprocess.Popen) -> None:
     job.terminate()
     job.wait(timeout=60)
@@ -145,7 +159,8 @@ def main() -> None:
             finally:
                 stop(job)
             table[name] = (idle, busy)
-            print(f"{name}: {busy['threads']}", flush=True)
+            job_text = threads_text(threads)
+            print(f"{name}: notebook {busy['threads']}; training job: {job_text}", flush=True)
     print()
     header = "| workload | " + " | ".join(
         f"{n} idle (s) | {n} busy (s) | {n} busy/idle" for n in names
