@@ -757,13 +757,8 @@ def save_obj(
         mtl_tmp = stack.enter_context(temporary_path(output_path.with_suffix(".mtl")))
         Image.fromarray(image).save(png_tmp, format="PNG")
         mtl_tmp.write_text(
-            "newmtl mesh\n"
-            f"map_Kd {output_path.stem}.png\n"
-            "# white ambient and diffuse, no specular: the texture image gives the colour\n"
-            "Ka 1.000 1.000 1.000  # white\n"
-            "Kd 1.000 1.000 1.000  # white\n"
-            "Ks 0.000 0.000 0.000  # black\n"
-            "Ns 10.0\n",
+            # PyTorch3D's MTL: the material name and the texture image only (no colours).
+            f"newmtl mesh\nmap_Kd {output_path.stem}.png\n",
             encoding="utf-8",
         )
         _write_text(f, text)
