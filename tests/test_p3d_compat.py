@@ -308,3 +308,79 @@ def test_texture_size_mismatch_keeps_pytorch3d_wording():
         Meshes(verts, faces, textures=TexturesVertex(torch.rand(1, 4, 3)))
     with pytest.raises(ValueError, match="do not match the dimensions"):
         Meshes(verts, faces, textures=TexturesVertex(torch.rand(2, 3, 3)))
+
+
+def test_load_ply_raw_gives_pytorch3d_layout():
+    from io import BytesIO, StringIO
+
+    import numpy as np
+
+    from course_utils.p3d.builtin.io.ply_io import _load_ply_raw
+
+    lines = [
+        "ply", "format ascii 1.0",
+        "element vertex 2", "property uchar x", "property float y", "property float z",
+        "element face 2", "property list uchar int vertex_index",
+        "element ragged 2", "property list uchar int vertex_index",
+        "end_header",
+        "1 0.5 2", "3 4 5.25",
+        "3 0 1 2", "3 2 1 0",
+        "3 0 1 2", "2 1 0",
+    ]
+    for stream in (StringIO("\n".join(lines)), BytesIO("\n".join(lines).encode())):
+        header, data = _load_ply_raw(stream)
+        assert header.ascii and not header.big_endian
+        x, yz = data["vertex"]  # one array per run of properties of one type
+        assert x.dtype == np.uint8 and x.tolist() == [[1], [3]]
+        assert yz.dtype == np.float32 and yz.tolist() == [[0.5, 2.0], [4.0, 5.25]]
+        assert data["face"].tolist() == [[0, 1, 2], [2, 1, 0]]  # equal lengths: 2D
+        ragged = data["ragged"]
+        assert isinstance(ragged, list) and len(ragged) == 2
+        assert ragged[0][0].tolist() == [0, 1, 2] and ragged[1][0].tolist() == [1, 0]
+    # binary, little-endian: two floats then an int list
+    body = np.array([1.5, -2.0], "<f4").tobytes() + bytes([2]) + np.array([7, 9], "<i4").tobytes()
+    binary = (
+        b"ply\nformat binary_little_endian 1.0\nelement vertex 1\nproperty float x\n"
+        b"property float y\nproperty list uchar int ids\nend_header\n" + body
+    )
+    header, data = _load_ply_raw(BytesIO(binary))
+    assert not header.ascii
+    [[x, y, ids]] = data["vertex"]
+    assert (float(x), float(y), ids.tolist()) == (1.5, -2.0, [7, 9])
+
+
+def test_saved_mtl_is_pytorch3d_layout(tmp_path):
+    from course_utils.p3d.builtin.io import save_obj
+
+    verts = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    faces = torch.tensor([[0, 1, 2]])
+    save_obj(
+        tmp_path / "tri.obj", verts, faces,
+        verts_uvs=torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), faces_uvs=faces,
+        texture_map=torch.full((4, 4, 3), 0.5),
+    )
+    assert (tmp_path / "tri.mtl").read_text() == "newmtl mesh\nmap_Kd tri.png\n"
+
+
+def test_join_pointclouds_and_camera_index_errors_keep_pytorch3d_wording():
+    from course_utils.p3d.builtin.structures import Pointclouds, join_pointclouds_as_batch
+
+    with_normals = Pointclouds(points=[torch.zeros(2, 3)], normals=[torch.ones(2, 3)])
+    without = Pointclouds(points=[torch.zeros(3, 3)])
+    with pytest.raises(ValueError, match="some set to None"):
+        join_pointclouds_as_batch([with_normals, without])
+    with pytest.raises(ValueError, match="Wrong first argument"):
+        join_pointclouds_as_batch(with_normals)
+    cameras = FoVPerspectiveCameras(R=torch.eye(3).expand(4, 3, 3))
+    with pytest.raises(ValueError, match="does not match cameras"):
+        cameras[torch.tensor([True, False])]
+
+
+def test_meshes_internal_tensors_name_existing_attributes():
+    from course_utils.p3d.builtin.structures import Meshes
+
+    mesh = Meshes(verts=[torch.rand(3, 3)], faces=[torch.tensor([[0, 1, 2]])])
+    mesh.edges_packed()
+    for name in Meshes._INTERNAL_TENSORS:
+        assert hasattr(mesh, name), name
+    assert mesh._num_verts_per_mesh.tolist() == [3] and mesh._edges_packed.shape == (3, 2)

@@ -337,7 +337,8 @@ def join_pointclouds_as_batch(pointclouds: Sequence[Pointclouds]) -> Pointclouds
             return None
         if any(p is None for p in parts):
             raise ValueError(
-                f"join_pointclouds_as_batch: {getter[:-5]} are set in some clouds and some set to None"
+                f"join_pointclouds_as_batch: {getter[:-5]} are set in some clouds "
+                "and some set to None"
             )
         return [t for p in parts for t in p]
 
