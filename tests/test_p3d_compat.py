@@ -384,3 +384,24 @@ def test_meshes_internal_tensors_name_existing_attributes():
     for name in Meshes._INTERNAL_TENSORS:
         assert hasattr(mesh, name), name
     assert mesh._num_verts_per_mesh.tolist() == [3] and mesh._edges_packed.shape == (3, 2)
+
+
+def test_rotation_functions_compile_with_torchscript():
+    from course_utils.p3d.builtin.transforms import rotation_conversions as rc
+    from course_utils.p3d.builtin.transforms import so3
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.script is deprecated
+        exp_map = torch.jit.script(so3.so3_exp_map)
+        log_map = torch.jit.script(so3.so3_log_map)
+        to_euler = torch.jit.script(rc.matrix_to_euler_angles)
+        from_euler = torch.jit.script(rc.euler_angles_to_matrix)
+    quarter = exp_map(torch.tensor([[0.0, 0.0, math.pi / 2]]))
+    expected = torch.tensor([[[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]])
+    torch.testing.assert_close(quarter, expected, atol=1e-6, rtol=0)
+    torch.testing.assert_close(log_map(quarter), torch.tensor([[0.0, 0.0, math.pi / 2]]))
+    angles = torch.tensor([[0.3, -0.2, 1.1]])
+    torch.testing.assert_close(to_euler(from_euler(angles, "ZYX"), "ZYX"), angles)
+    # validation still runs when scripted (TorchScript re-raises it as a RuntimeError)
+    with pytest.raises((ValueError, RuntimeError), match="must have shape"):
+        exp_map(torch.zeros(2, 4))
