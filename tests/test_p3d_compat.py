@@ -405,3 +405,20 @@ def test_rotation_functions_compile_with_torchscript():
     # validation still runs when scripted (TorchScript re-raises it as a RuntimeError)
     with pytest.raises((ValueError, RuntimeError), match="must have shape"):
         exp_map(torch.zeros(2, 4))
+
+
+def test_obj_and_ply_errors_keep_pytorch3d_wording(tmp_path):
+    from io import BytesIO
+
+    from course_utils.p3d.builtin.io import load_obj, load_ply
+
+    cases = {
+        "uv.obj": ("v 0 0 0\nvt 0.1\n", "does not have 2 values"),  # vt needs both u and v
+        "corner.obj": ("f 2/1/1/3\n", "Face vertices can only have 3 properties"),
+    }
+    for name, (text, message) in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(ValueError, match=message):
+            load_obj(tmp_path / name)
+    with pytest.raises(ValueError, match="Invalid file header"):
+        load_ply(BytesIO(b"# not a ply file\n"))

@@ -217,7 +217,7 @@ def _parse_obj(text: str, path: str) -> _ObjContent:
             if key == "v":
                 out.verts.append(_parse_numbers(args, 3, 0, "v", ctx))
             elif key == "vt":
-                out.uvs.append(_parse_numbers(args, 2, 1, "vt", ctx))
+                out.uvs.append(_parse_numbers(args, 2, 0, "vt", ctx))  # PyTorch3D: exactly u v
             elif key == "vn":
                 out.normals.append(_parse_numbers(args, 3, 0, "vn", ctx))
             else:
@@ -249,6 +249,16 @@ def _parse_face(
 ) -> None:
     """Parse the corners of one ``f`` line and append its fan of triangles to ``out``."""
     path, number, line = ctx
+    # Checked before the corner count, as PyTorch3D does: 'f 1/2/3/4' is a bad corner.
+    too_long = next((corner for corner in args if corner.count("/") > 2), None)
+    if too_long is not None:
+        raise MeshFileError(
+            path,
+            "Face vertices can only have 3 properties: "
+            f"face corner {too_long!r} has more than 3 parts; expected {_FACE_FORMS}",
+            number,
+            line,
+        )
     if len(args) < 3:
         raise MeshFileError(
             path,

@@ -162,7 +162,12 @@ def _parse_header(data: bytes, path: str) -> _Header:
     if first != b"ply":
         shown = first[:40].decode("latin-1")
         raise MeshFileError(
-            path, "the file does not start with the 'ply' line; expected a PLY file", 1, shown
+            path,
+            # PyTorch3D's wording first, so code matching its message still matches
+            "Invalid file header. The file does not start with the 'ply' line; expected a PLY "
+            "file",
+            1,
+            shown,
         )
     pos = first_end + 1
     number = 1
