@@ -422,3 +422,13 @@ def test_obj_and_ply_errors_keep_pytorch3d_wording(tmp_path):
             load_obj(tmp_path / name)
     with pytest.raises(ValueError, match="Invalid file header"):
         load_ply(BytesIO(b"# not a ply file\n"))
+
+
+def test_sample_textures_checks_textures_set_after_construction():
+    from course_utils.p3d.builtin.renderer import TexturesVertex
+    from course_utils.p3d.builtin.structures import Meshes
+
+    meshes = Meshes(verts=torch.rand(2, 4, 3), faces=torch.tensor([[[0, 1, 2]]] * 2))
+    meshes.textures = TexturesVertex(verts_features=torch.rand(1, 4, 3))  # 1 mesh, not 2
+    with pytest.raises(ValueError, match="do not match the dimensions"):
+        meshes.sample_textures(None)

@@ -549,6 +549,9 @@ class Meshes:
                 "Meshes has no textures: pass textures=TexturesVertex(...) or TexturesUV(...) "
                 "when building it, or use a shader that needs none (SoftSilhouetteShader)"
             )
+        # ``mesh.textures`` may have been replaced after construction: check it again (as
+        # PyTorch3D does) before using it.
+        self._attach_textures(self.textures)
         return self.textures.sample_textures(fragments, faces_packed=self.faces_packed())
 
     # ------------------------------------------------------------------ new meshes
