@@ -432,3 +432,17 @@ def test_sample_textures_checks_textures_set_after_construction():
     meshes.textures = TexturesVertex(verts_features=torch.rand(1, 4, 3))  # 1 mesh, not 2
     with pytest.raises(ValueError, match="do not match the dimensions"):
         meshes.sample_textures(None)
+
+
+def test_textures_indexed_by_an_all_false_mask_are_empty():
+    from course_utils.p3d.builtin.renderer import TexturesVertex
+
+    vertex = TexturesVertex(verts_features=torch.rand(3, 4, 2))
+    atlas = TexturesAtlas(atlas=torch.rand(3, 5, 2, 2, 3))
+    none = torch.zeros(3, dtype=torch.bool)
+    assert vertex[none].verts_features_padded().shape == (0, 0, 3)
+    assert atlas[none].atlas_padded().shape == (0, 0, 0, 0, 3)
+    keep = torch.tensor([False, True, False])
+    torch.testing.assert_close(
+        vertex[keep].verts_features_padded(), vertex.verts_features_padded()[1:2]
+    )
