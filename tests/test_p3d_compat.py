@@ -13,6 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -446,3 +447,30 @@ def test_textures_indexed_by_an_all_false_mask_are_empty():
     torch.testing.assert_close(
         vertex[keep].verts_features_padded(), vertex.verts_features_padded()[1:2]
     )
+
+
+def test_ply_with_texture_uvs_loads_a_uv_texture(tmp_path):
+    from PIL import Image
+
+    from course_utils.p3d.builtin.io import IO
+
+    pixels = np.zeros((2, 4, 3), dtype=np.uint8)
+    pixels[:, 2:] = 255  # right half white
+    Image.fromarray(pixels).save(tmp_path / "tex.png")
+    header = (
+        "ply\nformat ascii 1.0\ncomment TextureFile tex.png\nelement vertex 3\n"
+        "property float x\nproperty float y\nproperty float z\n"
+        "property float texture_u\nproperty float texture_v\n"
+        "element face 1\nproperty list uchar int vertex_index\nend_header\n"
+    )
+    body = "0 0 0 0.1 0.2\n1 0 0 0.9 0.2\n0 1 0 0.1 0.8\n3 0 1 2\n"
+    (tmp_path / "tri.ply").write_text(header + body)
+    mesh = IO().load_mesh(tmp_path / "tri.ply")
+    torch.testing.assert_close(
+        mesh.textures.verts_uvs_padded()[0], torch.tensor([[0.1, 0.2], [0.9, 0.2], [0.1, 0.8]])
+    )
+    assert mesh.textures.faces_uvs_padded()[0].tolist() == [[0, 1, 2]]
+    maps = mesh.textures.maps_padded()
+    assert maps.shape == (1, 2, 4, 3) and maps[0, :, 2:].min() == 1.0 and maps[0, :, :2].max() == 0
+    (tmp_path / "tri.ply").write_text(header.replace("comment TextureFile tex.png\n", "") + body)
+    assert IO().load_mesh(tmp_path / "tri.ply").textures is None  # no image named: no texture

@@ -152,6 +152,8 @@ class _PlyData:
     faces: torch.Tensor | None
     verts_colors: torch.Tensor | None
     verts_normals: torch.Tensor | None
+    verts_uvs: torch.Tensor | None = None
+    comments: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- header
@@ -678,13 +680,23 @@ def _load_ply(f: PathOrFile) -> _PlyData:
     normals = None
     if all(c in names for c in ("nx", "ny", "nz")):
         normals = stack(("nx", "ny", "nz"))
+    uvs = None
+    if all(c in names for c in ("texture_u", "texture_v")):
+        uvs = stack(("texture_u", "texture_v"))
 
     faces = None
     if face_element is not None and face_element.count:
         values = tables["face"].columns[face_list]
         assert isinstance(values, _ListValues)
         faces = _triangulate(values, tables["face"], verts.shape[0], path)
-    return _PlyData(verts=verts, faces=faces, verts_colors=colors, verts_normals=normals)
+    return _PlyData(
+        verts=verts,
+        faces=faces,
+        verts_colors=colors,
+        verts_normals=normals,
+        verts_uvs=uvs,
+        comments=header.comments,
+    )
 
 
 def _raw_element(element: _Element, table: _Table) -> Any:
