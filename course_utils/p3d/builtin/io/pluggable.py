@@ -110,7 +110,9 @@ class IO:
             path: the file.
             include_textures: attach textures: a ``TexturesUV`` for a textured OBJ, a
                 ``TexturesVertex`` for a PLY with ``red green blue`` vertex properties
-                (uchar values are divided by 255, float values are kept).
+                (uchar values are divided by 255, float values are kept), else a
+                ``TexturesUV`` for a PLY with ``texture_u texture_v`` vertex properties and a
+                ``comment TextureFile image.png`` header line (the image in its folder).
             device: where to put the mesh.
             **kwargs: for OBJ files, ``create_texture_atlas``, ``texture_atlas_size`` and
                 ``texture_wrap`` as in ``load_obj``; others are ignored.
