@@ -110,15 +110,9 @@ def test_no_later_cell_calls_an_exercise_function(path):
             )
 
 
-# Chapters whose exercises feed the cells after them (CONTRIBUTING.md, rule 6). Every chapter
-# belongs here; a chapter not yet converted is missing from this list, not skipped.
-FEEDING = ("00_", "01_", "02_", "03_")
-
-
-@pytest.mark.parametrize(
-    "path", [p for p in NOTEBOOKS if p.name.startswith(FEEDING)], ids=lambda p: p.stem
-)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_exercise_feeds_the_cells_after_it(path):
+    """CONTRIBUTING.md, rule 6: each exercise's function drives the cells after it."""
     nb = read_notebook(path)
     for exercise, solution, _ in exercise_cells(path):
         bound = {
@@ -132,7 +126,7 @@ def test_every_exercise_feeds_the_cells_after_it(path):
         }
         assert bound, (
             f"{path.name}: Exercise {exercise.number} should end with "
-            "`name = checks.yours_or_library(checks.check_...(fn), fn, library_fn, 'fn')`"
+            "`checks.check_...(fn)` then `name = checks.yours_or_library(fn, library_fn, 'fn')`"
         )
         used = set()
         for later in nb.cells[exercise.cell + 1 :]:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ import torch
 from torch.utils.data import Dataset
 
 from course_utils.datasets.shapes import split_shapes
+from course_utils.p3d.builtin.datasets.binvox import BinvoxGrid, read_binvox
 
 __all__ = [
     "R2N2",
@@ -195,73 +195,6 @@ def _camera_in_frame(
     """
     R_new = A.T @ R
     return R_new, (centre @ R_new + T) / scale
-
-
-# ------------------------------------------------------------------ binvox
-@dataclass
-class BinvoxGrid:
-    """A binvox voxel grid.
-
-    Attributes:
-        data: ``(D, D, D)`` bool indexed ``[x, y, z]`` (the file stores ``[x, z, y]``, y
-            fastest; :func:`read_binvox` swaps the last two axes, as ``binvox_rw`` does).
-        translate: ``(3,)`` and ``scale``: the grid spans ``translate + [0, scale]³`` in
-            the model's coordinates.
-    """
-
-    data: np.ndarray
-    translate: np.ndarray
-    scale: float
-
-
-def read_binvox(path: str | Path) -> BinvoxGrid:
-    """Read a ``.binvox`` file (Patrick Min's format) without any third-party reader.
-
-    The file is a short text header, then run-length encoded bytes::
-
-        #binvox 1
-        dim 32 32 32
-        translate -0.5 -0.5 -0.5
-        scale 1.0
-        data
-        <value byte><count byte><value byte><count byte>...   (counts 1-255)
-
-    Voxels are listed with x slowest and y fastest: index ``x * D*D + z * D + y``.
-
-    Raises:
-        ValueError: for a malformed header or a wrong number of voxels (naming the file).
-    """
-    path = Path(path)
-    raw = path.read_bytes()
-    lines, pos = [], 0
-    while len(lines) < 5:
-        end = raw.find(b"\n", pos)
-        if end < 0:
-            raise ValueError(f"{path}: the binvox header ends early (got {lines})")
-        lines.append(raw[pos:end].strip().decode("ascii", errors="replace"))
-        pos = end + 1
-        if lines[-1] == "data":
-            break
-    header = {line.split(" ", 1)[0]: line.split()[1:] for line in lines}
-    if not lines[0].startswith("#binvox") or "dim" not in header or lines[-1] != "data":
-        raise ValueError(
-            f"{path}: not a binvox file (expected '#binvox 1', 'dim D D D', "
-            f"..., 'data'; got {lines})"
-        )
-    dims = [int(d) for d in header["dim"]]
-    if len(dims) != 3 or len(set(dims)) != 1:
-        raise ValueError(f"{path}: only cubic grids are supported, got dim {dims}")
-    translate = np.array([float(t) for t in header.get("translate", ["0", "0", "0"])])
-    scale = float(header.get("scale", ["1"])[0])
-    pairs = np.frombuffer(raw[pos:], dtype=np.uint8)
-    if len(pairs) % 2:
-        raise ValueError(f"{path}: the voxel data has an odd number of bytes ({len(pairs)})")
-    values, counts = pairs[0::2], pairs[1::2]
-    dense = np.repeat(values.astype(bool), counts.astype(np.int64))
-    n = dims[0]
-    if dense.size != n**3:
-        raise ValueError(f"{path}: the runs give {dense.size} voxels, expected {n}³ = {n**3}")
-    return BinvoxGrid(dense.reshape(n, n, n).transpose(0, 2, 1), translate, scale)
 
 
 # ------------------------------------------------------------------ R2N2

@@ -17,7 +17,17 @@ from types import ModuleType
 
 from course_utils.p3d._backend import BACKEND
 
-SUBPACKAGES = ("structures", "transforms", "renderer", "ops", "loss", "io", "utils", "vis")
+SUBPACKAGES = (
+    "structures",
+    "transforms",
+    "renderer",
+    "ops",
+    "loss",
+    "io",
+    "utils",
+    "vis",
+    "datasets",
+)
 
 
 def backend_module(subpackage: str, backend: str = BACKEND) -> ModuleType:
