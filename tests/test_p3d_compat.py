@@ -13,6 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -308,3 +309,168 @@ def test_texture_size_mismatch_keeps_pytorch3d_wording():
         Meshes(verts, faces, textures=TexturesVertex(torch.rand(1, 4, 3)))
     with pytest.raises(ValueError, match="do not match the dimensions"):
         Meshes(verts, faces, textures=TexturesVertex(torch.rand(2, 3, 3)))
+
+
+def test_load_ply_raw_gives_pytorch3d_layout():
+    from io import BytesIO, StringIO
+
+    import numpy as np
+
+    from course_utils.p3d.builtin.io.ply_io import _load_ply_raw
+
+    lines = [
+        "ply", "format ascii 1.0",
+        "element vertex 2", "property uchar x", "property float y", "property float z",
+        "element face 2", "property list uchar int vertex_index",
+        "element ragged 2", "property list uchar int vertex_index",
+        "end_header",
+        "1 0.5 2", "3 4 5.25",
+        "3 0 1 2", "3 2 1 0",
+        "3 0 1 2", "2 1 0",
+    ]
+    for stream in (StringIO("\n".join(lines)), BytesIO("\n".join(lines).encode())):
+        header, data = _load_ply_raw(stream)
+        assert header.ascii and not header.big_endian
+        x, yz = data["vertex"]  # one array per run of properties of one type
+        assert x.dtype == np.uint8 and x.tolist() == [[1], [3]]
+        assert yz.dtype == np.float32 and yz.tolist() == [[0.5, 2.0], [4.0, 5.25]]
+        assert data["face"].tolist() == [[0, 1, 2], [2, 1, 0]]  # equal lengths: 2D
+        ragged = data["ragged"]
+        assert isinstance(ragged, list) and len(ragged) == 2
+        assert ragged[0][0].tolist() == [0, 1, 2] and ragged[1][0].tolist() == [1, 0]
+    # binary, little-endian: two floats then an int list
+    body = np.array([1.5, -2.0], "<f4").tobytes() + bytes([2]) + np.array([7, 9], "<i4").tobytes()
+    binary = (
+        b"ply\nformat binary_little_endian 1.0\nelement vertex 1\nproperty float x\n"
+        b"property float y\nproperty list uchar int ids\nend_header\n" + body
+    )
+    header, data = _load_ply_raw(BytesIO(binary))
+    assert not header.ascii
+    [[x, y, ids]] = data["vertex"]
+    assert (float(x), float(y), ids.tolist()) == (1.5, -2.0, [7, 9])
+
+
+def test_saved_mtl_is_pytorch3d_layout(tmp_path):
+    from course_utils.p3d.builtin.io import save_obj
+
+    verts = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    faces = torch.tensor([[0, 1, 2]])
+    save_obj(
+        tmp_path / "tri.obj", verts, faces,
+        verts_uvs=torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), faces_uvs=faces,
+        texture_map=torch.full((4, 4, 3), 0.5),
+    )
+    assert (tmp_path / "tri.mtl").read_text() == "newmtl mesh\nmap_Kd tri.png\n"
+
+
+def test_join_pointclouds_and_camera_index_errors_keep_pytorch3d_wording():
+    from course_utils.p3d.builtin.structures import Pointclouds, join_pointclouds_as_batch
+
+    with_normals = Pointclouds(points=[torch.zeros(2, 3)], normals=[torch.ones(2, 3)])
+    without = Pointclouds(points=[torch.zeros(3, 3)])
+    with pytest.raises(ValueError, match="some set to None"):
+        join_pointclouds_as_batch([with_normals, without])
+    with pytest.raises(ValueError, match="Wrong first argument"):
+        join_pointclouds_as_batch(with_normals)
+    cameras = FoVPerspectiveCameras(R=torch.eye(3).expand(4, 3, 3))
+    with pytest.raises(ValueError, match="does not match cameras"):
+        cameras[torch.tensor([True, False])]
+
+
+def test_meshes_internal_tensors_name_existing_attributes():
+    from course_utils.p3d.builtin.structures import Meshes
+
+    mesh = Meshes(verts=[torch.rand(3, 3)], faces=[torch.tensor([[0, 1, 2]])])
+    mesh.edges_packed()
+    for name in Meshes._INTERNAL_TENSORS:
+        assert hasattr(mesh, name), name
+    assert mesh._num_verts_per_mesh.tolist() == [3] and mesh._edges_packed.shape == (3, 2)
+
+
+def test_rotation_functions_compile_with_torchscript():
+    from course_utils.p3d.builtin.transforms import rotation_conversions as rc
+    from course_utils.p3d.builtin.transforms import so3
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.script is deprecated
+        exp_map = torch.jit.script(so3.so3_exp_map)
+        log_map = torch.jit.script(so3.so3_log_map)
+        to_euler = torch.jit.script(rc.matrix_to_euler_angles)
+        from_euler = torch.jit.script(rc.euler_angles_to_matrix)
+    quarter = exp_map(torch.tensor([[0.0, 0.0, math.pi / 2]]))
+    expected = torch.tensor([[[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]])
+    torch.testing.assert_close(quarter, expected, atol=1e-6, rtol=0)
+    torch.testing.assert_close(log_map(quarter), torch.tensor([[0.0, 0.0, math.pi / 2]]))
+    angles = torch.tensor([[0.3, -0.2, 1.1]])
+    torch.testing.assert_close(to_euler(from_euler(angles, "ZYX"), "ZYX"), angles)
+    # validation still runs when scripted (TorchScript re-raises it as a RuntimeError)
+    with pytest.raises((ValueError, RuntimeError), match="must have shape"):
+        exp_map(torch.zeros(2, 4))
+
+
+def test_obj_and_ply_errors_keep_pytorch3d_wording(tmp_path):
+    from io import BytesIO
+
+    from course_utils.p3d.builtin.io import load_obj, load_ply
+
+    cases = {
+        "uv.obj": ("v 0 0 0\nvt 0.1\n", "does not have 2 values"),  # vt needs both u and v
+        "corner.obj": ("f 2/1/1/3\n", "Face vertices can only have 3 properties"),
+    }
+    for name, (text, message) in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(ValueError, match=message):
+            load_obj(tmp_path / name)
+    with pytest.raises(ValueError, match="Invalid file header"):
+        load_ply(BytesIO(b"# not a ply file\n"))
+
+
+def test_sample_textures_checks_textures_set_after_construction():
+    from course_utils.p3d.builtin.renderer import TexturesVertex
+    from course_utils.p3d.builtin.structures import Meshes
+
+    meshes = Meshes(verts=torch.rand(2, 4, 3), faces=torch.tensor([[[0, 1, 2]]] * 2))
+    meshes.textures = TexturesVertex(verts_features=torch.rand(1, 4, 3))  # 1 mesh, not 2
+    with pytest.raises(ValueError, match="do not match the dimensions"):
+        meshes.sample_textures(None)
+
+
+def test_textures_indexed_by_an_all_false_mask_are_empty():
+    from course_utils.p3d.builtin.renderer import TexturesVertex
+
+    vertex = TexturesVertex(verts_features=torch.rand(3, 4, 2))
+    atlas = TexturesAtlas(atlas=torch.rand(3, 5, 2, 2, 3))
+    none = torch.zeros(3, dtype=torch.bool)
+    assert vertex[none].verts_features_padded().shape == (0, 0, 3)
+    assert atlas[none].atlas_padded().shape == (0, 0, 0, 0, 3)
+    keep = torch.tensor([False, True, False])
+    torch.testing.assert_close(
+        vertex[keep].verts_features_padded(), vertex.verts_features_padded()[1:2]
+    )
+
+
+def test_ply_with_texture_uvs_loads_a_uv_texture(tmp_path):
+    from PIL import Image
+
+    from course_utils.p3d.builtin.io import IO
+
+    pixels = np.zeros((2, 4, 3), dtype=np.uint8)
+    pixels[:, 2:] = 255  # right half white
+    Image.fromarray(pixels).save(tmp_path / "tex.png")
+    header = (
+        "ply\nformat ascii 1.0\ncomment TextureFile tex.png\nelement vertex 3\n"
+        "property float x\nproperty float y\nproperty float z\n"
+        "property float texture_u\nproperty float texture_v\n"
+        "element face 1\nproperty list uchar int vertex_index\nend_header\n"
+    )
+    body = "0 0 0 0.1 0.2\n1 0 0 0.9 0.2\n0 1 0 0.1 0.8\n3 0 1 2\n"
+    (tmp_path / "tri.ply").write_text(header + body)
+    mesh = IO().load_mesh(tmp_path / "tri.ply")
+    torch.testing.assert_close(
+        mesh.textures.verts_uvs_padded()[0], torch.tensor([[0.1, 0.2], [0.9, 0.2], [0.1, 0.8]])
+    )
+    assert mesh.textures.faces_uvs_padded()[0].tolist() == [[0, 1, 2]]
+    maps = mesh.textures.maps_padded()
+    assert maps.shape == (1, 2, 4, 3) and maps[0, :, 2:].min() == 1.0 and maps[0, :, :2].max() == 0
+    (tmp_path / "tri.ply").write_text(header.replace("comment TextureFile tex.png\n", "") + body)
+    assert IO().load_mesh(tmp_path / "tri.ply").textures is None  # no image named: no texture

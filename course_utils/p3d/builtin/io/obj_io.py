@@ -217,7 +217,7 @@ def _parse_obj(text: str, path: str) -> _ObjContent:
             if key == "v":
                 out.verts.append(_parse_numbers(args, 3, 0, "v", ctx))
             elif key == "vt":
-                out.uvs.append(_parse_numbers(args, 2, 1, "vt", ctx))
+                out.uvs.append(_parse_numbers(args, 2, 0, "vt", ctx))  # PyTorch3D: exactly u v
             elif key == "vn":
                 out.normals.append(_parse_numbers(args, 3, 0, "vn", ctx))
             else:
@@ -249,6 +249,16 @@ def _parse_face(
 ) -> None:
     """Parse the corners of one ``f`` line and append its fan of triangles to ``out``."""
     path, number, line = ctx
+    # Checked before the corner count, as PyTorch3D does: 'f 1/2/3/4' is a bad corner.
+    too_long = next((corner for corner in args if corner.count("/") > 2), None)
+    if too_long is not None:
+        raise MeshFileError(
+            path,
+            "Face vertices can only have 3 properties: "
+            f"face corner {too_long!r} has more than 3 parts; expected {_FACE_FORMS}",
+            number,
+            line,
+        )
     if len(args) < 3:
         raise MeshFileError(
             path,
@@ -757,13 +767,8 @@ def save_obj(
         mtl_tmp = stack.enter_context(temporary_path(output_path.with_suffix(".mtl")))
         Image.fromarray(image).save(png_tmp, format="PNG")
         mtl_tmp.write_text(
-            "newmtl mesh\n"
-            f"map_Kd {output_path.stem}.png\n"
-            "# white ambient and diffuse, no specular: the texture image gives the colour\n"
-            "Ka 1.000 1.000 1.000  # white\n"
-            "Kd 1.000 1.000 1.000  # white\n"
-            "Ks 0.000 0.000 0.000  # black\n"
-            "Ns 10.0\n",
+            # PyTorch3D's MTL: the material name and the texture image only (no colours).
+            f"newmtl mesh\nmap_Kd {output_path.stem}.png\n",
             encoding="utf-8",
         )
         _write_text(f, text)

@@ -110,7 +110,9 @@ class IO:
             path: the file.
             include_textures: attach textures: a ``TexturesUV`` for a textured OBJ, a
                 ``TexturesVertex`` for a PLY with ``red green blue`` vertex properties
-                (uchar values are divided by 255, float values are kept).
+                (uchar values are divided by 255, float values are kept), else a
+                ``TexturesUV`` for a PLY with ``texture_u texture_v`` vertex properties and a
+                ``comment TextureFile image.png`` header line (the image in its folder).
             device: where to put the mesh.
             **kwargs: for OBJ files, ``create_texture_atlas``, ``texture_atlas_size`` and
                 ``texture_wrap`` as in ``load_obj``; others are ignored.
@@ -142,6 +144,8 @@ class IO:
             from course_utils.p3d.builtin.renderer.mesh.textures import TexturesVertex
 
             textures = TexturesVertex(verts_features=[data.verts_colors.to(device)])
+        elif include_textures and data.verts_uvs is not None:
+            textures = _ply_uv_texture(path, data.comments, faces, data.verts_uvs, device)
         normals = None if data.verts_normals is None else [data.verts_normals.to(device)]
         return Meshes(
             verts=[data.verts.to(device)],
@@ -295,3 +299,55 @@ class IO:
             decimal_places=kwargs.get("decimal_places"),
             colors_as_uint8=bool(kwargs.get("colors_as_uint8", False)),
         )
+
+
+def _ply_uv_texture(
+    path: PathOrStr, comments: list[str], faces: torch.Tensor, uvs: torch.Tensor, device: Any
+) -> Any:
+    """A PLY's ``TexturesUV``: per-vertex ``texture_u texture_v`` and a ``TextureFile`` image.
+
+    As in PyTorch3D, the image is named by the last word of the (last) header comment
+    containing ``TextureFile`` and is looked up in the PLY's folder; each face uses the
+    uvs of its own vertices. Without such a comment there is no texture. An image outside
+    the PLY's folder is not read, and one that cannot be read leaves the mesh untextured
+    (both with a warning).
+
+    Args:
+        path: the PLY file.
+        comments: its header comments.
+        faces: ``(F, 3)`` vertex indices.
+        uvs: ``(V, 2)`` texture coordinates.
+        device: where to put the texture.
+    """
+    from pathlib import Path
+
+    from course_utils.p3d.builtin.io.errors import contained
+    from course_utils.p3d.builtin.io.mtl_io import read_texture_image
+    from course_utils.p3d.builtin.renderer.mesh.textures import TexturesUV
+
+    names = [c.split(" ")[-1] for c in comments if "TextureFile" in c]
+    if not names:
+        return None
+    folder = Path(os.fspath(path)).parent
+    image_path, inside = contained(folder, folder / names[-1])
+    if not inside:
+        warnings.warn(
+            f"{os.fspath(path)}: the TextureFile {names[-1]!r} lies outside the mesh's folder; "
+            "it is not read and the mesh has no texture",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+    try:
+        image = read_texture_image(image_path)
+    except (OSError, ValueError) as error:
+        warnings.warn(
+            f"{os.fspath(path)}: cannot read the TextureFile {names[-1]!r} ({error}); "
+            "the mesh has no texture",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+    return TexturesUV(
+        maps=[image.to(device)], faces_uvs=[faces.to(device)], verts_uvs=[uvs.to(device)]
+    )

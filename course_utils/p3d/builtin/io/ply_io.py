@@ -116,6 +116,16 @@ class _Header:
     data_offset: int
     n_lines: int
 
+    @property
+    def ascii(self) -> bool:
+        """Whether the data is ASCII text (PyTorch3D's ``_PlyHeader.ascii``)."""
+        return self.fmt == "ascii"
+
+    @property
+    def big_endian(self) -> bool:
+        """Whether binary data is big-endian (PyTorch3D's ``_PlyHeader.big_endian``)."""
+        return self.fmt == "binary_big_endian"
+
 
 @dataclass
 class _ListValues:
@@ -142,6 +152,8 @@ class _PlyData:
     faces: torch.Tensor | None
     verts_colors: torch.Tensor | None
     verts_normals: torch.Tensor | None
+    verts_uvs: torch.Tensor | None = None
+    comments: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- header
@@ -152,7 +164,12 @@ def _parse_header(data: bytes, path: str) -> _Header:
     if first != b"ply":
         shown = first[:40].decode("latin-1")
         raise MeshFileError(
-            path, "the file does not start with the 'ply' line; expected a PLY file", 1, shown
+            path,
+            # PyTorch3D's wording first, so code matching its message still matches
+            "Invalid file header. The file does not start with the 'ply' line; expected a PLY "
+            "file",
+            1,
+            shown,
         )
     pos = first_end + 1
     number = 1
@@ -663,13 +680,85 @@ def _load_ply(f: PathOrFile) -> _PlyData:
     normals = None
     if all(c in names for c in ("nx", "ny", "nz")):
         normals = stack(("nx", "ny", "nz"))
+    uvs = None
+    if all(c in names for c in ("texture_u", "texture_v")):
+        uvs = stack(("texture_u", "texture_v"))
 
     faces = None
     if face_element is not None and face_element.count:
         values = tables["face"].columns[face_list]
         assert isinstance(values, _ListValues)
         faces = _triangulate(values, tables["face"], verts.shape[0], path)
-    return _PlyData(verts=verts, faces=faces, verts_colors=colors, verts_normals=normals)
+    return _PlyData(
+        verts=verts,
+        faces=faces,
+        verts_colors=colors,
+        verts_normals=normals,
+        verts_uvs=uvs,
+        comments=header.comments,
+    )
+
+
+def _raw_element(element: _Element, table: _Table) -> Any:
+    """One element's data in the layout of PyTorch3D's ``_load_ply_raw``.
+
+    No list property: a list of 2D arrays, one per run of consecutive properties of one
+    type (columns = properties). One list property whose rows all have the same length
+    ``k``: a ``(count, k)`` array. Otherwise one Python list per row holding each
+    property's value (a scalar, or an array for a list property).
+    """
+    props = element.properties
+    columns = table.columns
+    if not element.has_lists():
+        pieces, start = [], 0
+        while start < len(props):
+            end = start
+            while end < len(props) and props[end].dtype == props[start].dtype:
+                end += 1
+            block = [np.asarray(columns[p.name]) for p in props[start:end]]
+            stacked = np.stack(block, axis=1) if element.count else np.zeros((0, end - start))
+            pieces.append(stacked.astype(np.dtype(props[start].dtype)))
+            start = end
+        return pieces
+    values: list[Any] = []
+    for p in props:
+        column = columns[p.name]
+        if isinstance(column, _ListValues):
+            flat = column.flat.astype(np.dtype(p.dtype))
+            offsets = np.cumsum(np.asarray(column.counts, dtype=np.int64))[:-1]
+            if len(props) == 1 and element.count and (column.counts == column.counts[0]).all():
+                return flat.reshape(element.count, int(column.counts[0]))
+            values.append(np.split(flat, offsets))
+        else:
+            values.append(list(np.asarray(column).astype(np.dtype(p.dtype))))
+    return [list(row) for row in zip(*values)]
+
+
+def _load_ply_raw(f: PathOrFile, path_manager: object = None) -> tuple[_Header, dict[str, Any]]:
+    """The header and every element's data of a PLY file, as PyTorch3D's ``_load_ply_raw``.
+
+    Args:
+        f: a path or an open (binary or text) file.
+        path_manager: accepted for PyTorch3D compatibility; unused.
+
+    Returns:
+        ``(header, elements)``: ``header.ascii`` / ``header.big_endian`` / ``header.elements``
+        describe the file; ``elements`` maps each element name to its data (see
+        :func:`_raw_element` for the layout).
+    """
+    path = describe_source(f)
+    data = read_source_bytes(f)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data:
+        raise MeshFileError(path, "the file is empty (0 bytes); expected a PLY file")
+    header = _parse_header(data, path)
+    if header.fmt == "ascii":
+        tables = _read_ascii(data, header, path)
+    else:
+        tables = _read_binary(data, header, path)
+    elements = {e.name: _raw_element(e, tables[e.name]) for e in header.elements}
+    return header, elements
 
 
 def load_ply(f: PathOrFile, *, path_manager: object = None) -> tuple[torch.Tensor, torch.Tensor]:

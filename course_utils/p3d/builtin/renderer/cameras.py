@@ -455,8 +455,8 @@ class CamerasBase(nn.Module):
         if torch.is_tensor(index) and index.dtype == torch.bool:
             if index.dim() != 1 or index.shape[0] != len(self):
                 raise ValueError(
-                    f"Boolean index of shape {tuple(index.shape)} does not match "
-                    f"{len(self)} cameras"
+                    f"Boolean index of shape {tuple(index.shape)} does not match cameras "
+                    f"(the batch has {len(self)} cameras)"
                 )
         else:
             flat = index.reshape(-1).tolist() if torch.is_tensor(index) else index

@@ -89,6 +89,26 @@ class Meshes:
         tensor([[0., 0., 1.]])
     """
 
+    #: The names of the batch's internal tensors and flags (as PyTorch3D's class attribute
+    #: of this name): code that copies a batch's cached state iterates over it.
+    _INTERNAL_TENSORS = [
+        "_verts_packed",
+        "_verts_padded",
+        "_num_verts_per_mesh",
+        "_faces_packed",
+        "_faces_padded",
+        "_faces_areas_packed",
+        "_verts_normals_packed",
+        "_faces_normals_packed",
+        "_num_faces_per_mesh",
+        "_edges_packed",
+        "_edges_packed_to_mesh_idx",
+        "_faces_packed_to_edges_packed",
+        "_num_edges_per_mesh",
+        "valid",
+        "equisized",
+    ]
+
     def __init__(
         self,
         verts: Sequence[torch.Tensor] | torch.Tensor,
@@ -529,6 +549,9 @@ class Meshes:
                 "Meshes has no textures: pass textures=TexturesVertex(...) or TexturesUV(...) "
                 "when building it, or use a shader that needs none (SoftSilhouetteShader)"
             )
+        # ``mesh.textures`` may have been replaced after construction: check it again (as
+        # PyTorch3D does) before using it.
+        self._attach_textures(self.textures)
         return self.textures.sample_textures(fragments, faces_packed=self.faces_packed())
 
     # ------------------------------------------------------------------ new meshes

@@ -322,6 +322,11 @@ class Pointclouds:
 
 def join_pointclouds_as_batch(pointclouds: Sequence[Pointclouds]) -> Pointclouds:
     """Concatenate several ``Pointclouds`` batches into one batch."""
+    if isinstance(pointclouds, Pointclouds) or torch.is_tensor(pointclouds):
+        raise ValueError(
+            "join_pointclouds_as_batch: Wrong first argument: "
+            "expected a list of Pointclouds, got a single Pointclouds"
+        )
     clouds = list(pointclouds)
     if not clouds:
         raise ValueError("join_pointclouds_as_batch: nothing to join")
@@ -331,7 +336,10 @@ def join_pointclouds_as_batch(pointclouds: Sequence[Pointclouds]) -> Pointclouds
         if all(p is None for p in parts):
             return None
         if any(p is None for p in parts):
-            raise ValueError(f"join_pointclouds_as_batch: some clouds lack {getter[:-5]}")
+            raise ValueError(
+                f"join_pointclouds_as_batch: {getter[:-5]} are set in some clouds "
+                "and some set to None"
+            )
         return [t for p in parts for t in p]
 
     return Pointclouds(

@@ -54,17 +54,19 @@ __all__ = [
 _AXES = ("X", "Y", "Z")
 
 
-def _check_trailing(tensor: torch.Tensor, shape: tuple[int, ...], function: str, arg: str) -> None:
+@torch.jit.ignore  # validation runs in Python; the maths stays scriptable
+def _check_trailing(tensor: torch.Tensor, shape: list[int], function: str, arg: str) -> None:
     """Raise a ``ValueError`` unless ``tensor`` is a tensor of shape ``(..., *shape)``."""
     if not torch.is_tensor(tensor):
         raise ValueError(f"{function}: {arg} must be a torch.Tensor, got {type(tensor).__name__}")
-    if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape) :]) != shape:
+    if tensor.dim() < len(shape) or list(tensor.shape[tensor.dim() - len(shape) :]) != list(shape):
         wanted = ", ".join(["..."] + [str(s) for s in shape])
         raise ValueError(
             f"{function}: {arg} must have shape ({wanted}); got shape {tuple(tensor.shape)}"
         )
 
 
+@torch.jit.ignore  # validation runs in Python; the maths stays scriptable
 def _check_convention(convention: str) -> None:
     """Validate an Euler convention: 3 letters of X/Y/Z, the middle one unlike its neighbours."""
     if not isinstance(convention, str) or len(convention) != 3:
@@ -78,7 +80,24 @@ def _check_convention(convention: str) -> None:
         )
 
 
+# TorchScript cannot read postponed (string) annotations of functions it leaves to Python.
+_check_trailing.__annotations__ = {
+    "tensor": torch.Tensor, "shape": list[int], "function": str, "arg": str, "return": None
+}
+_check_convention.__annotations__ = {"convention": str, "return": None}
+
+
 # --------------------------------------------------------------------------- quaternions
+@torch.jit.ignore  # validation runs in Python; the maths stays scriptable
+def _check_points(point: torch.Tensor) -> None:
+    if not torch.is_tensor(point) or point.shape[-1:] != (3,):
+        shape = tuple(point.shape) if torch.is_tensor(point) else type(point).__name__
+        raise ValueError(f"quaternion_apply: points must have shape (..., 3); got {shape}.")
+
+
+_check_points.__annotations__ = {"point": torch.Tensor, "return": None}
+
+
 
 
 def quaternion_to_matrix(quaternions: torch.Tensor) -> torch.Tensor:
@@ -91,7 +110,7 @@ def quaternion_to_matrix(quaternions: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(..., 3, 3)`` rotation matrices acting on column vectors.
     """
-    _check_trailing(quaternions, (4,), "quaternion_to_matrix", "quaternions")
+    _check_trailing(quaternions, [4], "quaternion_to_matrix", "quaternions")
     w, x, y, z = torch.unbind(quaternions, dim=-1)
     two_over_norm2 = 2.0 / (quaternions * quaternions).sum(dim=-1)
     entries = (
@@ -123,7 +142,7 @@ def matrix_to_quaternion(matrix: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(..., 4)`` unit quaternions, real part first, with ``w >= 0``.
     """
-    _check_trailing(matrix, (3, 3), "matrix_to_quaternion", "matrix")
+    _check_trailing(matrix, [3, 3], "matrix_to_quaternion", "matrix")
     m = matrix
     r00, r11, r22 = m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]
     # 4 * (w^2, x^2, y^2, z^2)
@@ -168,7 +187,7 @@ def standardize_quaternion(quaternions: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(..., 4)`` quaternions with ``w >= 0``.
     """
-    _check_trailing(quaternions, (4,), "standardize_quaternion", "quaternions")
+    _check_trailing(quaternions, [4], "standardize_quaternion", "quaternions")
     return torch.where(quaternions[..., 0:1] < 0, -quaternions, quaternions)
 
 
@@ -182,8 +201,8 @@ def quaternion_raw_multiply(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(..., 4)`` product; as rotations, ``b`` is applied first, then ``a``.
     """
-    _check_trailing(a, (4,), "quaternion_raw_multiply", "a")
-    _check_trailing(b, (4,), "quaternion_raw_multiply", "b")
+    _check_trailing(a, [4], "quaternion_raw_multiply", "a")
+    _check_trailing(b, [4], "quaternion_raw_multiply", "b")
     a_w, a_v = a[..., :1], a[..., 1:]
     b_w, b_v = b[..., :1], b[..., 1:]
     # (a_w + a_v)(b_w + b_v) = a_w b_w - a_v.b_v + a_w b_v + b_w a_v + a_v x b_v
@@ -215,7 +234,7 @@ def quaternion_invert(quaternion: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(..., 4)`` conjugate quaternions (the inverse only for unit quaternions).
     """
-    _check_trailing(quaternion, (4,), "quaternion_invert", "quaternion")
+    _check_trailing(quaternion, [4], "quaternion_invert", "quaternion")
     return torch.cat((quaternion[..., :1], -quaternion[..., 1:]), dim=-1)
 
 
@@ -229,9 +248,7 @@ def quaternion_apply(quaternion: torch.Tensor, point: torch.Tensor) -> torch.Ten
     Returns:
         ``(..., 3)`` rotated points (same as ``quaternion_to_matrix(q) @ p`` for column ``p``).
     """
-    if not torch.is_tensor(point) or point.shape[-1:] != (3,):
-        shape = tuple(point.shape) if torch.is_tensor(point) else type(point).__name__
-        raise ValueError(f"quaternion_apply: points must have shape (..., 3); got {shape}.")
+    _check_points(point)
     as_quaternion = torch.cat((torch.zeros_like(point[..., :1]), point), dim=-1)
     rotated = quaternion_raw_multiply(
         quaternion_raw_multiply(quaternion, as_quaternion), quaternion_invert(quaternion)
@@ -254,7 +271,7 @@ def axis_angle_to_quaternion(axis_angle: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(..., 4)`` unit quaternions, real part first (``w >= 0`` for angles up to pi).
     """
-    _check_trailing(axis_angle, (3,), "axis_angle_to_quaternion", "axis_angle")
+    _check_trailing(axis_angle, [3], "axis_angle_to_quaternion", "axis_angle")
     angle = torch.linalg.vector_norm(axis_angle, dim=-1, keepdim=True)
     # torch.sinc(x) = sin(pi x) / (pi x); with x = t / (2 pi) it is sin(t/2) / (t/2).
     half_sinc = 0.5 * torch.sinc(angle / (2.0 * torch.pi))
@@ -274,7 +291,7 @@ def quaternion_to_axis_angle(quaternions: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(..., 3)`` rotation vectors (axis times angle in radians).
     """
-    _check_trailing(quaternions, (4,), "quaternion_to_axis_angle", "quaternions")
+    _check_trailing(quaternions, [4], "quaternion_to_axis_angle", "quaternions")
     vector = quaternions[..., 1:]
     half_angle = torch.atan2(
         torch.linalg.vector_norm(vector, dim=-1, keepdim=True), quaternions[..., :1]
@@ -304,7 +321,7 @@ def axis_angle_to_matrix(axis_angle: torch.Tensor, fast: bool = False) -> torch.
     Returns:
         ``(..., 3, 3)`` rotation matrices acting on column vectors.
     """
-    _check_trailing(axis_angle, (3,), "axis_angle_to_matrix", "axis_angle")
+    _check_trailing(axis_angle, [3], "axis_angle_to_matrix", "axis_angle")
     if not fast:
         return quaternion_to_matrix(axis_angle_to_quaternion(axis_angle))
     angle = torch.linalg.vector_norm(axis_angle, dim=-1)[..., None, None]
@@ -328,7 +345,7 @@ def matrix_to_axis_angle(matrix: torch.Tensor, fast: bool = False) -> torch.Tens
     Returns:
         ``(..., 3)`` rotation vectors (axis times angle in radians).
     """
-    _check_trailing(matrix, (3, 3), "matrix_to_axis_angle", "matrix")
+    _check_trailing(matrix, [3, 3], "matrix_to_axis_angle", "matrix")
     via_quaternion = quaternion_to_axis_angle(matrix_to_quaternion(matrix))
     if not fast:
         return via_quaternion
@@ -363,8 +380,8 @@ def _axis_angle_rotation(axis: str, angle: torch.Tensor) -> torch.Tensor:
     Returns:
         ``angle.shape + (3, 3)`` matrices rotating column vectors anticlockwise about ``axis``.
     """
-    if axis not in _AXES:
-        raise ValueError(f"axis must be one of 'X', 'Y', 'Z'; got {axis!r}")
+    if axis not in ("X", "Y", "Z"):
+        raise ValueError("axis must be one of 'X', 'Y', 'Z'; got '" + axis + "'")
     c, s = torch.cos(angle), torch.sin(angle)
     one, zero = torch.ones_like(angle), torch.zeros_like(angle)
     if axis == "X":
@@ -373,7 +390,7 @@ def _axis_angle_rotation(axis: str, angle: torch.Tensor) -> torch.Tensor:
         rows = (c, zero, s, zero, one, zero, -s, zero, c)
     else:
         rows = (c, -s, zero, s, c, zero, zero, zero, one)
-    return torch.stack(rows, dim=-1).reshape(angle.shape + (3, 3))
+    return torch.stack(rows, dim=-1).reshape(list(angle.shape) + [3, 3])
 
 
 def euler_angles_to_matrix(euler_angles: torch.Tensor, convention: str) -> torch.Tensor:
@@ -387,7 +404,7 @@ def euler_angles_to_matrix(euler_angles: torch.Tensor, convention: str) -> torch
     Returns:
         ``(..., 3, 3)`` rotation matrices acting on column vectors.
     """
-    _check_trailing(euler_angles, (3,), "euler_angles_to_matrix", "euler_angles")
+    _check_trailing(euler_angles, [3], "euler_angles_to_matrix", "euler_angles")
     _check_convention(convention)
     first, second, third = (
         _axis_angle_rotation(axis, angle)
@@ -431,8 +448,9 @@ def matrix_to_euler_angles(matrix: torch.Tensor, convention: str) -> torch.Tenso
         ``(..., 3)`` angles in radians.
     """
     _check_convention(convention)
-    _check_trailing(matrix, (3, 3), "matrix_to_euler_angles", "matrix")
-    i0, i1, i2 = (_AXES.index(letter) for letter in convention)
+    _check_trailing(matrix, [3, 3], "matrix_to_euler_angles", "matrix")
+    # str.find rather than a generator over the letters: TorchScript compiles it
+    i0, i1, i2 = "XYZ".find(convention[0]), "XYZ".find(convention[1]), "XYZ".find(convention[2])
     k = 3 - i0 - i1  # the axis that is neither c0 nor c1
     sign = 1.0 if (i1 - i0) % 3 == 1 else -1.0  # +1 when (c0, c1, k) is cyclic, as XYZ
     m = matrix
@@ -463,7 +481,7 @@ def rotation_6d_to_matrix(d6: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(..., 3, 3)`` rotation matrices.
     """
-    _check_trailing(d6, (6,), "rotation_6d_to_matrix", "d6")
+    _check_trailing(d6, [6], "rotation_6d_to_matrix", "d6")
     row0 = F.normalize(d6[..., :3], dim=-1)
     second = d6[..., 3:]
     row1 = F.normalize(second - (row0 * second).sum(dim=-1, keepdim=True) * row0, dim=-1)
@@ -480,7 +498,7 @@ def matrix_to_rotation_6d(matrix: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(..., 6)`` tensor (a copy, not a view).
     """
-    _check_trailing(matrix, (3, 3), "matrix_to_rotation_6d", "matrix")
+    _check_trailing(matrix, [3, 3], "matrix_to_rotation_6d", "matrix")
     return matrix[..., :2, :].clone().reshape(matrix.shape[:-2] + (6,))
 
 
@@ -503,7 +521,8 @@ def random_quaternions(
     Returns:
         ``(n, 4)`` unit quaternions, real part first.
     """
-    device = make_device(device) if device is not None else None
+    if not torch.jit.is_scripting():  # TorchScript passes devices as they are
+        device = make_device(device) if device is not None else None
     sample = torch.randn((n, 4), dtype=dtype, device=device)
     norm = torch.linalg.vector_norm(sample, dim=1, keepdim=True)
     return sample / torch.where(sample[:, :1] < 0, -norm, norm)

@@ -35,12 +35,23 @@ __all__ = [
 HAT_INV_SKEW_SYMMETRIC_TOL = 1e-5
 
 
-def _check_batch(tensor: torch.Tensor, shape: tuple[int, ...], function: str, arg: str) -> None:
+@torch.jit.ignore  # validation runs in Python; the maths stays scriptable
+def _check_batch(tensor: torch.Tensor, shape: list[int], function: str, arg: str) -> None:
     """Raise ``ValueError`` unless ``tensor`` has shape ``(N, *shape)``."""
-    if not torch.is_tensor(tensor) or tensor.dim() != len(shape) + 1 or tensor.shape[1:] != shape:
+    if (
+        not torch.is_tensor(tensor)
+        or tensor.dim() != len(shape) + 1
+        or list(tensor.shape[1:]) != list(shape)
+    ):
         got = tuple(tensor.shape) if torch.is_tensor(tensor) else type(tensor).__name__
         wanted = ", ".join(["N"] + [str(s) for s in shape])
         raise ValueError(f"{function}: {arg} must have shape ({wanted}); got {got}")
+
+
+# TorchScript cannot read postponed (string) annotations of functions it leaves to Python.
+_check_batch.__annotations__ = {
+    "tensor": torch.Tensor, "shape": list[int], "function": str, "arg": str, "return": None
+}
 
 
 def hat(v: torch.Tensor) -> torch.Tensor:
@@ -53,7 +64,7 @@ def hat(v: torch.Tensor) -> torch.Tensor:
         ``(N, 3, 3)`` skew-symmetric matrices ``[[0, -z, y], [z, 0, -x], [-y, x, 0]]``,
         so that ``hat(v)[i] @ u == cross(v[i], u)``.
     """
-    _check_batch(v, (3,), "hat", "v")
+    _check_batch(v, [3], "hat", "v")
     return _hat(v)
 
 
@@ -69,7 +80,7 @@ def hat_inv(h: torch.Tensor) -> torch.Tensor:
     Raises:
         ValueError: wrong shape, or a matrix is not skew-symmetric (tolerance 1e-5).
     """
-    _check_batch(h, (3, 3), "hat_inv", "h")
+    _check_batch(h, [3, 3], "hat_inv", "h")
     asymmetry = float((h + h.transpose(1, 2)).abs().max()) if h.numel() else 0.0
     if asymmetry > HAT_INV_SKEW_SYMMETRIC_TOL:
         raise ValueError(
@@ -91,7 +102,7 @@ def so3_exp_map(log_rot: torch.Tensor, eps: float = 0.0001) -> torch.Tensor:
         ``(N, 3, 3)`` rotation matrices acting on column vectors, equal to
         ``axis_angle_to_matrix(log_rot)``.
     """
-    _check_batch(log_rot, (3,), "so3_exp_map", "log_rot")
+    _check_batch(log_rot, [3], "so3_exp_map", "log_rot")
     return axis_angle_to_matrix(log_rot)
 
 
@@ -107,7 +118,7 @@ def so3_log_map(R: torch.Tensor, eps: float = 0.0001, cos_bound: float = 0.0001)
         ``(N, 3)`` rotation vectors with angles in ``[0, pi]``, equal to
         ``matrix_to_axis_angle(R)``; accurate for every angle including pi.
     """
-    _check_batch(R, (3, 3), "so3_log_map", "R")
+    _check_batch(R, [3, 3], "so3_log_map", "R")
     return matrix_to_axis_angle(R)
 
 
@@ -162,7 +173,7 @@ def so3_rotation_angle(
     Raises:
         ValueError: wrong shape or a trace outside the valid range.
     """
-    _check_batch(R, (3, 3), "so3_rotation_angle", "R")
+    _check_batch(R, [3, 3], "so3_rotation_angle", "R")
     trace = R[:, 0, 0] + R[:, 1, 1] + R[:, 2, 2]
     if bool(((trace < -1.0 - eps) | (trace > 3.0 + eps)).any()):
         raise ValueError(
@@ -196,8 +207,8 @@ def so3_relative_angle(
     Returns:
         ``(N,)`` angles in radians (or their cosines).
     """
-    _check_batch(R1, (3, 3), "so3_relative_angle", "R1")
-    _check_batch(R2, (3, 3), "so3_relative_angle", "R2")
+    _check_batch(R1, [3, 3], "so3_relative_angle", "R1")
+    _check_batch(R2, [3, 3], "so3_relative_angle", "R2")
     return so3_rotation_angle(
         torch.bmm(R1, R2.transpose(1, 2)), eps=eps, cos_angle=cos_angle, cos_bound=cos_bound
     )

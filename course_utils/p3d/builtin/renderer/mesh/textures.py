@@ -178,6 +178,8 @@ class TexturesVertex(TexturesBase):
     def verts_features_padded(self) -> torch.Tensor:
         """``(N, max V_n, C)``, zero padded."""
         if self._verts_features_padded is None:
+            if self._verts_features_list == []:  # an empty batch (e.g. tex[all-False mask])
+                return torch.zeros((0, 0, 3), device=self.device)
             self._verts_features_padded = list_to_padded(self._verts_features_list, pad_value=0.0)
         return self._verts_features_padded
 
@@ -607,6 +609,8 @@ class TexturesAtlas(TexturesBase):
     def atlas_padded(self) -> torch.Tensor:
         """``(N, max F_n, R, R, C)``, zero padded."""
         if self._atlas_padded is None:
+            if self._atlas_list == []:  # an empty batch, as PyTorch3D's (0, 0, 0, 0, 3)
+                return torch.zeros((0, 0, 0, 0, 3), device=self.device)
             self._atlas_padded = list_to_padded(self._atlas_list, pad_value=0.0)
         return self._atlas_padded
 
