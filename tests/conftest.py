@@ -74,3 +74,13 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def module_cache_dir(tmp_path_factory):
+    """A fresh ``COURSE_CACHE_DIR`` for one test module (module-scoped fixtures that build
+    cached data cannot use the function-scoped ``monkeypatch``)."""
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("cache")
+        patch.setenv("COURSE_CACHE_DIR", str(folder))
+        yield folder

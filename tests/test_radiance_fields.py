@@ -12,20 +12,10 @@ from course_utils.volume_rendering import laplace_density, sphere_trace
 
 
 @pytest.fixture(scope="module")
-def tiny_views(tmp_path_factory):
-    import os
-
+def tiny_views(module_cache_dir):
     from course_utils.scene_views import make_scene_views
 
-    old = os.environ.get("COURSE_CACHE_DIR")
-    os.environ["COURSE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    try:
-        yield make_scene_views("mug", num_views=12, image_size=24, num_test=2, batch=12)
-    finally:
-        if old is None:
-            os.environ.pop("COURSE_CACHE_DIR")
-        else:
-            os.environ["COURSE_CACHE_DIR"] = old
+    return make_scene_views("mug", num_views=12, image_size=24, num_test=2, batch=12)
 
 
 class _Constant(radiance_fields.GridRadianceField):

@@ -27,18 +27,8 @@ def test_split_views_interleaved_and_disjoint() -> None:
 
 
 @pytest.fixture(scope="module")
-def small_views(tmp_path_factory):
-    import os
-
-    old = os.environ.get("COURSE_CACHE_DIR")
-    os.environ["COURSE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    try:
-        yield make_scene_views("mug", num_views=6, image_size=24, num_test=2, batch=6)
-    finally:
-        if old is None:
-            os.environ.pop("COURSE_CACHE_DIR")
-        else:
-            os.environ["COURSE_CACHE_DIR"] = old
+def small_views(module_cache_dir):
+    return make_scene_views("mug", num_views=6, image_size=24, num_test=2, batch=6)
 
 
 def test_views_shapes_ranges_and_background(small_views) -> None:
