@@ -77,6 +77,10 @@ class CheckpointError(ValueError):
     """A checkpoint file that cannot be used (corrupted, truncated, or of another kind)."""
 
 
+# What a time budget counts (see TrainConfig.clock).
+_CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
 @dataclass
 class TrainConfig:
     """Settings of a training run; stored in the checkpoint.
@@ -90,6 +94,9 @@ class TrainConfig:
         schedule: ``"cosine"`` (decay to ``lr * final_lr_fraction``) or ``"constant"``.
         final_lr_fraction: where the cosine schedule ends.
         minutes: time budget; None trains all ``epochs``.
+        clock: what the budget counts: ``"wall"`` (seconds on the wall clock) or ``"cpu"``
+            (this process's CPU seconds, all threads summed: on a machine shared with other
+            jobs this is what the run would take alone, so budgets and timings compare).
         seed: seeds the initialisation, the shuffling and the losses' random choices.
         grad_clip: clip the gradient norm to this value (None: no clipping).
         device: ``"cpu"``, ``"cuda"`` ...; None picks the fastest
@@ -108,6 +115,7 @@ class TrainConfig:
     schedule: str = "cosine"
     final_lr_fraction: float = 0.05
     minutes: float | None = None
+    clock: str = "wall"
     seed: int = 0
     grad_clip: float | None = 5.0
     device: str | None = None
@@ -466,6 +474,9 @@ def train(
         print(f"nothing to resume in {out_dir}: starting a new run")
 
     budget = config.minutes * 60.0 if config.minutes is not None else None
+    if config.clock not in _CLOCKS:
+        raise ValueError(f"clock must be one of {sorted(_CLOCKS)}, got {config.clock!r}")
+    now = _CLOCKS[config.clock]
     if start_epoch >= config.epochs or (budget is not None and elapsed >= budget):
         # Nothing left to do (e.g. a finished run of the CLI, resumed by a notebook): skip
         # loading the data.
@@ -526,7 +537,7 @@ def train(
             )
         )  # fmt: skip
         model.train()
-        started = time.perf_counter()
+        started = now()
         sums: dict[str, float] = {}
         total, count = 0.0, 0
         lr = config.lr
@@ -537,7 +548,7 @@ def train(
             progress_frac = step / total_steps
             if budget is not None:
                 progress_frac = max(
-                    progress_frac, (elapsed + time.perf_counter() - started) / budget
+                    progress_frac, (elapsed + now() - started) / budget
                 )
             lr = config.lr * _lr_factor(config, progress_frac)
             for group in optimizer.param_groups:
@@ -561,10 +572,10 @@ def train(
             for name, value in parts.items():
                 sums[name] = sums.get(name, 0.0) + value * n
             batches.set_postfix(loss=f"{total / count:.4g}")
-            if budget is not None and elapsed + time.perf_counter() - started >= budget:
+            if budget is not None and elapsed + now() - started >= budget:
                 stopped = "time budget"
                 break
-        elapsed += time.perf_counter() - started
+        elapsed += now() - started
         val_loss = (
             _evaluate_loss(model, val_loader(), device, config.seed + 4242)
             if val_loader is not None

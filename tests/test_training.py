@@ -13,6 +13,7 @@ import os
 import pytest
 import torch
 
+import course_utils.training as training_module
 from course_utils.models import LossConfig, ModelConfig, ToyShapes
 from course_utils.tools.cli import main
 from course_utils.training import (
@@ -153,6 +154,20 @@ def test_time_budget_stops_training(tmp_path, data):
     assert result.stopped == "time budget"
     assert len(result.history["epoch"]) == 1
     assert load_checkpoint(tmp_path)["stopped"] == "time budget"
+
+
+def test_cpu_clock_budget_counts_process_time(tmp_path, data, monkeypatch):
+    # A fake CPU clock that jumps a minute per reading: the budget must end the run on it,
+    # whatever the wall clock says.
+    ticks = iter(range(0, 10_000, 60))
+    monkeypatch.setitem(training_module._CLOCKS, "cpu", lambda: float(next(ticks)))
+    config = tiny_train_config(epochs=50, minutes=1.5, clock="cpu")
+    result = train(config, data[0], out_dir=tmp_path, progress=False)
+    assert result.stopped == "time budget"
+    assert len(result.history["epoch"]) == 1
+    assert load_checkpoint(tmp_path)["config"]["clock"] == "cpu"
+    with pytest.raises(ValueError, match="clock"):
+        train(tiny_train_config(minutes=1.0, clock="sundial"), data[0], progress=False)
 
 
 def test_cosine_schedule_and_loss_curves(data):

@@ -222,6 +222,7 @@ def _train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         lr=args.lr,
         minutes=args.minutes,
+        clock=args.clock,
         seed=args.seed,
         device=args.device,
         data=data,
@@ -239,7 +240,10 @@ def _train(args: argparse.Namespace) -> int:
     torch.set_num_threads(threads)
     print(
         f"training {args.decoder} on {len(train_data)} shapes (val {len(val_data)}), "
-        f"up to {epochs} epochs" + (f" or {args.minutes:g} minutes" if args.minutes else "")
+        f"up to {epochs} epochs" + (
+            f" or {args.minutes:g} {'CPU-' if args.clock == 'cpu' else ''}minutes"
+            if args.minutes else ""
+        )
         + f", {threads} thread{'s' if threads > 1 else ''}"
     )
     if args.force and existing.exists():
@@ -375,6 +379,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--minutes", type=positive_float, default=None, help="time budget in minutes (> 0)"
+    )
+    train.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="what --minutes counts: wall-clock time, or this process's CPU time (fair on a "
+        "machine shared with other jobs)",
     )
     train.add_argument(
         "--num-shapes",
