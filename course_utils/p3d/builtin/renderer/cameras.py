@@ -97,7 +97,8 @@ _FIELD_SHAPES: dict[str, tuple[tuple[tuple[int, ...], ...], str]] = {
     "min_y": (_SCALAR, "a number or (N,)"),
     "scale_xyz": (((3,),), "(N, 3)"),
     "focal_length": (((), (1,), (2,)), "a number, (N,), (N, 1) or (N, 2)"),
-    "principal_point": (((2,),), "(N, 2)"),
+    # (N, 2, 1) is a column of (px, py): PyTorch3D accepts it, so the built-in does too.
+    "principal_point": (((2,), (2, 1)), "(N, 2)"),
     "image_size": (((2,),), "(N, 2), e.g. image_size=((H, W),)"),
 }
 
@@ -812,7 +813,10 @@ class _SfMCameras(CamerasBase):
             fx, fy = (self._batch_param(f, "focal_length") for f in focal.unbind(1))
         else:
             fx = fy = self._batch_param(focal.reshape(-1), "focal_length")
-        px, py = self._batch_param(principal_point, "principal_point", width=2).unbind(1)
+        principal = format_tensor(principal_point, dtype=self._dtype, device=self.device)
+        if principal.dim() == 3 and tuple(principal.shape[1:]) == (2, 1):
+            principal = principal[..., 0]  # a column (px, py) per camera
+        px, py = self._batch_param(principal, "principal_point", width=2).unbind(1)
         zero, one = torch.zeros_like(fx), torch.ones_like(fx)
         if self._ORTHOGRAPHIC:
             rows = [[fx, zero, zero, px], [zero, fy, zero, py], [zero, zero, one, zero]]
@@ -922,7 +926,7 @@ class PerspectiveCameras(_SfMCameras):
 
     Args:
         focal_length: number, (N,), (N, 1) or (N, 2) ``(fx, fy)``.
-        principal_point: (N, 2) ``(px, py)``.
+        principal_point: (N, 2) ``(px, py)`` (or ``(N, 2, 1)``, stored as given).
         R: (N, 3, 3) world → view rotations.
         T: (N, 3) world → view translations.
         K: optional (N, 4, 4) projection matrices (column-vector form).
