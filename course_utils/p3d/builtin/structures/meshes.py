@@ -151,6 +151,13 @@ class Meshes:
         self._faces_packed_to_edges_packed: torch.Tensor | None = None
         self._edges_packed_to_mesh_idx: torch.Tensor | None = None
         self._num_edges_per_mesh: torch.Tensor | None = None
+        # Index maps between the packed and per-mesh views, filled with the packed tensors
+        # (as PyTorch3D's ``_compute_packed`` does) so ``update_padded`` can share them.
+        self._verts_packed_to_mesh_idx: torch.Tensor | None = None
+        self._faces_packed_to_mesh_idx: torch.Tensor | None = None
+        self._mesh_to_verts_packed_first_idx: torch.Tensor | None = None
+        self._mesh_to_faces_packed_first_idx: torch.Tensor | None = None
+        self._mesh_to_edges_packed_first_idx: torch.Tensor | None = None
 
     def _init_from_lists(self, verts: list[torch.Tensor], faces: list[torch.Tensor]) -> None:
         if len(verts) != len(faces):
@@ -310,7 +317,15 @@ class Meshes:
                 self._verts_packed = self._verts_padded.reshape(-1, 3)
             else:
                 self._verts_packed = torch.cat(self.verts_list(), dim=0)
+            self._compute_packed_indices()
         return self._verts_packed
+
+    def _compute_packed_indices(self) -> None:
+        """Fill the cached packed <-> per-mesh index maps (they depend on the sizes only)."""
+        self.verts_packed_to_mesh_idx()
+        self.faces_packed_to_mesh_idx()
+        self.mesh_to_verts_packed_first_idx()
+        self.mesh_to_faces_packed_first_idx()
 
     @property
     def equisized_verts(self) -> bool:
@@ -325,6 +340,7 @@ class Meshes:
                 offsets = self.mesh_to_verts_packed_first_idx()
                 faces = torch.cat(self.faces_list(), dim=0)
                 self._faces_packed = faces + offsets[self.faces_packed_to_mesh_idx()][:, None]
+            self._compute_packed_indices()
         return self._faces_packed
 
     def num_verts_per_mesh(self) -> torch.Tensor:
@@ -337,23 +353,33 @@ class Meshes:
 
     def mesh_to_verts_packed_first_idx(self) -> torch.Tensor:
         """``(N,)`` int64: row of :meth:`verts_packed` where mesh n's vertices start."""
-        return torch.cumsum(self._num_verts_per_mesh, dim=0) - self._num_verts_per_mesh
+        if self._mesh_to_verts_packed_first_idx is None:
+            counts = self._num_verts_per_mesh
+            self._mesh_to_verts_packed_first_idx = torch.cumsum(counts, dim=0) - counts
+        return self._mesh_to_verts_packed_first_idx
 
     def mesh_to_faces_packed_first_idx(self) -> torch.Tensor:
         """``(N,)`` int64: row of :meth:`faces_packed` where mesh n's faces start."""
-        return torch.cumsum(self._num_faces_per_mesh, dim=0) - self._num_faces_per_mesh
+        if self._mesh_to_faces_packed_first_idx is None:
+            counts = self._num_faces_per_mesh
+            self._mesh_to_faces_packed_first_idx = torch.cumsum(counts, dim=0) - counts
+        return self._mesh_to_faces_packed_first_idx
 
     def verts_packed_to_mesh_idx(self) -> torch.Tensor:
         """``(sum V_n,)`` int64: the mesh each packed vertex belongs to."""
-        return torch.repeat_interleave(
-            torch.arange(self._N, device=self.device), self._num_verts_per_mesh
-        )
+        if self._verts_packed_to_mesh_idx is None:
+            self._verts_packed_to_mesh_idx = torch.repeat_interleave(
+                torch.arange(self._N, device=self.device), self._num_verts_per_mesh
+            )
+        return self._verts_packed_to_mesh_idx
 
     def faces_packed_to_mesh_idx(self) -> torch.Tensor:
         """``(sum F_n,)`` int64: the mesh each packed face belongs to."""
-        return torch.repeat_interleave(
-            torch.arange(self._N, device=self.device), self._num_faces_per_mesh
-        )
+        if self._faces_packed_to_mesh_idx is None:
+            self._faces_packed_to_mesh_idx = torch.repeat_interleave(
+                torch.arange(self._N, device=self.device), self._num_faces_per_mesh
+            )
+        return self._faces_packed_to_mesh_idx
 
     def verts_padded_to_packed_idx(self) -> torch.Tensor:
         """``(sum V_n,)`` int64: ``verts_padded().view(-1, 3)[idx]`` equals the packed verts."""
@@ -505,6 +531,9 @@ class Meshes:
         verts_to_mesh = self.verts_packed_to_mesh_idx()
         self._edges_packed_to_mesh_idx = verts_to_mesh[self._edges_packed[:, 0]]
         self._num_edges_per_mesh = torch.bincount(self._edges_packed_to_mesh_idx, minlength=self._N)
+        self._mesh_to_edges_packed_first_idx = (
+            torch.cumsum(self._num_edges_per_mesh, dim=0) - self._num_edges_per_mesh
+        )
 
     def edges_packed(self) -> torch.Tensor:
         """``(E, 2)`` int64: unique edges (i, j) with i < j, sorted, into :meth:`verts_packed`."""
@@ -532,8 +561,9 @@ class Meshes:
 
     def mesh_to_edges_packed_first_idx(self) -> torch.Tensor:
         """``(N,)`` int64: row of :meth:`edges_packed` where mesh n's edges start."""
-        counts = self.num_edges_per_mesh()
-        return torch.cumsum(counts, dim=0) - counts
+        if self._mesh_to_edges_packed_first_idx is None:
+            self._compute_edges_packed()
+        return self._mesh_to_edges_packed_first_idx
 
     def sample_textures(self, fragments: Any) -> torch.Tensor:
         """Colours (or features) of the faces seen at each pixel, from the mesh's textures.
@@ -616,28 +646,45 @@ class Meshes:
     def update_padded(self, new_verts_padded: torch.Tensor) -> Meshes:
         """Return a batch with the same faces and textures and new padded vertices.
 
+        Everything that depends on the topology only (faces, sizes, the packed index maps,
+        edges, ``valid``) is shared with this batch rather than recomputed, as in
+        PyTorch3D; everything that depends on positions (normals, areas) is recomputed
+        when asked for.
+
         Args:
             new_verts_padded: ``(N, max V_n, 3)``; padding rows are ignored. Gradients flow
                 from the new meshes back into this tensor (the usual way to deform a mesh
                 batch predicted by a network).
         """
         expected = (self._N, self._V, 3)
-        if new_verts_padded.shape != expected:
-            raise ValueError(
-                f"update_padded: new_verts_padded must be {expected}, "
-                f"got {tuple(new_verts_padded.shape)}"
-            )
-        counts = self._num_verts_per_mesh.tolist()
-        new = self._with_verts_list(padded_to_list(new_verts_padded, counts))
+        if not torch.is_tensor(new_verts_padded) or new_verts_padded.shape != expected:
+            got = tuple(new_verts_padded.shape) if torch.is_tensor(new_verts_padded) else None
+            raise ValueError(f"update_padded: new_verts_padded must be {expected}, got {got}")
+        new = self.__class__.__new__(self.__class__)
+        new.textures = self.textures
+        new.device = self.device
+        new._N, new._V, new._F = self._N, self._V, self._F
+        new._clear_derived()
+        new._verts_list = None
         new._verts_padded = new_verts_padded
-        # Same topology: reuse what depends on faces only instead of recomputing it.
-        for name in (
+        # The faces are shared (the same tensors), padded view included.
+        new._faces_padded = self.faces_padded()
+        new._faces_list = self._faces_list
+        for name in ("_num_verts_per_mesh", "_num_faces_per_mesh", "valid", "equisized"):
+            setattr(new, name, getattr(self, name))
+        shared = (
             "_faces_packed",
+            "_verts_packed_to_mesh_idx",
+            "_faces_packed_to_mesh_idx",
+            "_mesh_to_verts_packed_first_idx",
+            "_mesh_to_faces_packed_first_idx",
             "_edges_packed",
-            "_faces_packed_to_edges_packed",
             "_edges_packed_to_mesh_idx",
+            "_mesh_to_edges_packed_first_idx",
+            "_faces_packed_to_edges_packed",
             "_num_edges_per_mesh",
-        ):
+        )
+        for name in shared:
             setattr(new, name, getattr(self, name))
         return new
 
@@ -685,6 +732,47 @@ class Meshes:
         faces = [f.clone() for f in self.faces_list() for _ in range(N)]
         textures = None if self.textures is None else self.textures.extend(N)
         return self.__class__(verts=verts, faces=faces, textures=textures)
+
+    def submeshes(self, face_indices: Any) -> Meshes:
+        """Cut each mesh into sub-meshes made of chosen faces (PyTorch3D's ``submeshes``).
+
+        Args:
+            face_indices: one entry per mesh of the batch, each a list of 1-D int64 tensors
+                (the faces of one sub-mesh each; an empty list keeps no sub-mesh of that
+                mesh), or a ``(num_submeshes_n, faces)`` int64 tensor; or one
+                ``(N, num_submeshes, faces)`` tensor for the whole batch.
+
+        Returns:
+            A ``Meshes`` of ``sum_n num_submeshes_n`` meshes, in order. Each keeps only the
+            vertices its faces use (in increasing order of their old index), with faces
+            renumbered accordingly; textures follow (``textures.submeshes``).
+
+        Raises:
+            ValueError: ``face_indices`` does not have one entry per mesh.
+        """
+        if len(face_indices) != self._N:
+            raise ValueError(
+                "You must specify exactly one set of submeshes for each mesh in this "
+                f"Meshes object: got {len(face_indices)} sets for {self._N} meshes"
+            )
+        sub_verts, sub_faces, sub_verts_ids = [], [], []
+        for n, (chosen, faces, verts) in enumerate(
+            zip(face_indices, self.faces_list(), self.verts_list())
+        ):
+            sub_verts_ids.append([])
+            for ids in chosen:
+                kept = faces[ids]
+                if kept.numel() and (int(ids.min()) < -faces.shape[0]):
+                    raise IndexError(f"submeshes: face index out of range for mesh {n}")
+                # The vertices the kept faces use, sorted; the inverse renumbers the faces.
+                vertex_ids, new_faces = torch.unique(kept, sorted=True, return_inverse=True)
+                sub_verts.append(verts[vertex_ids])
+                sub_faces.append(new_faces.reshape(-1, 3))
+                sub_verts_ids[-1].append(vertex_ids)
+        textures = None
+        if self.textures is not None:
+            textures = self.textures.submeshes(sub_verts_ids, face_indices)
+        return self.__class__(verts=sub_verts, faces=sub_faces, textures=textures)
 
     def get_mesh_verts_faces(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(verts (V_n, 3), faces (F_n, 3))`` of mesh ``index``."""

@@ -95,6 +95,10 @@ class TexturesBase:
                 setattr(out, name, [fn(v) for v in value])
         return out
 
+    def submeshes(self, vertex_ids_list: Any, faces_ids_list: Any) -> TexturesBase:
+        """The textures of ``Meshes.submeshes`` (see the subclasses)."""
+        raise NotImplementedError(f"{type(self).__name__} does not support submeshes")
+
     def cpu(self):
         return self.to("cpu")
 
@@ -245,6 +249,18 @@ class TexturesVertex(TexturesBase):
             features += t.verts_features_list()
         return self._new(features)
 
+    def submeshes(self, vertex_ids_list: Any, faces_ids_list: Any) -> TexturesVertex:
+        """The textures of ``Meshes.submeshes``: each sub-mesh keeps its vertices' features.
+
+        Args:
+            vertex_ids_list: per mesh, the (sorted) vertex indices each sub-mesh keeps.
+            faces_ids_list: unused.
+        """
+        features = self.verts_features_list()
+        if len(vertex_ids_list) != len(features):
+            raise IndexError("verts_features_list must be of the same length as vertex_ids_list.")
+        return self._new([f[ids] for f, per in zip(features, vertex_ids_list) for ids in per])
+
     def join_scene(self) -> TexturesVertex:
         """One mesh's worth of features: all vertices' features packed."""
         return self._new([self.verts_features_packed()])
@@ -256,16 +272,23 @@ class TexturesUV(TexturesBase):
     Args:
         maps: ``(N, H, W, C)`` tensor, or a list of N ``(H_n, W_n, C)`` tensors (maps of
             different sizes are resized to the largest when a padded tensor is needed).
-        faces_uvs: list of N int64 ``(F_n, 3)`` tensors (or padded ``(N, F, 3)``): for each
-            face corner, the row of ``verts_uvs`` holding its (u, v).
+            With ``maps_ids``: several maps per mesh, ``(N, M, H, W, C)`` or a list of
+            ``(M, H_n, W_n, C)``.
+        faces_uvs: list of N integer ``(F_n, 3)`` tensors (or padded ``(N, F, 3)``): for
+            each face corner, the row of ``verts_uvs`` holding its (u, v).
         verts_uvs: list of N ``(T_n, 2)`` tensors (or padded ``(N, T, 2)``) of (u, v) in
             [0, 1]. A UV vertex is distinct from a mesh vertex: a mesh vertex on a texture
             seam has one UV per side.
+        maps_ids: optional, keyword only: which of the M maps each face reads, a list of N
+            int64 ``(F_n,)`` tensors or a padded ``(N, F)`` tensor.
         padding_mode: how to sample outside [0, 1]: ``"border"`` (default), ``"zeros"``,
             ``"reflection"`` (as ``torch.nn.functional.grid_sample``).
         align_corners: whether 0 and 1 are the centres (True) or the outer edges (False)
             of the border pixels.
         sampling_mode: ``"bilinear"`` (default) or ``"nearest"``.
+
+    As in PyTorch3D, ``faces_uvs`` is checked for shape here and for its values (whole
+    numbers, rows of ``verts_uvs``) when the texture is first sampled.
     """
 
     def __init__(
@@ -273,6 +296,8 @@ class TexturesUV(TexturesBase):
         maps: torch.Tensor | Sequence[torch.Tensor],
         faces_uvs: torch.Tensor | Sequence[torch.Tensor],
         verts_uvs: torch.Tensor | Sequence[torch.Tensor],
+        *,
+        maps_ids: torch.Tensor | Sequence[torch.Tensor] | None = None,
         padding_mode: str = "border",
         align_corners: bool = True,
         sampling_mode: str = "bilinear",
@@ -285,9 +310,21 @@ class TexturesUV(TexturesBase):
         self.align_corners = align_corners
         self.sampling_mode = sampling_mode
 
-        self._maps_list = self._as_list(maps, "maps", dims=3)
+        multi = maps_ids is not None
+        map_dims = 4 if multi else 3
+        if torch.is_tensor(maps) and maps.dim() != map_dims + 1:
+            wanted = "(N, M, H, W, C)" if multi else "(N, H, W, C)"
+            why = (
+                "maps_ids is given, so there are several maps per mesh"
+                if multi
+                else "one map per mesh (several maps per mesh need maps_ids)"
+            )
+            raise ValueError(
+                f"TexturesUV: maps must be {wanted} ({why}); got shape {tuple(maps.shape)}"
+            )
         self._faces_uvs_list = self._as_list(faces_uvs, "faces_uvs", dims=2)
         self._verts_uvs_list = self._as_list(verts_uvs, "verts_uvs", dims=2)
+        self._maps_list = self._as_list(maps, "maps", dims=map_dims)
         sizes = {len(self._maps_list), len(self._faces_uvs_list), len(self._verts_uvs_list)}
         if len(sizes) != 1:
             raise ValueError(
@@ -295,21 +332,52 @@ class TexturesUV(TexturesBase):
                 f"{len(self._faces_uvs_list)} and {len(self._verts_uvs_list)} meshes"
             )
         self._N = sizes.pop()
-        self.device = self._maps_list[0].device if self._N else torch.device("cpu")
+        self.device = self._faces_uvs_list[0].device if self._N else torch.device("cpu")
+        for name in ("verts_uvs", "maps"):
+            for n, t in enumerate(getattr(self, f"_{name}_list")):
+                if t.device != self.device:
+                    raise ValueError(
+                        f"TexturesUV: {name}[{n}] is on {t.device} but faces_uvs on "
+                        f"{self.device}; put them on one device"
+                    )
         for n, (fu, vu) in enumerate(zip(self._faces_uvs_list, self._verts_uvs_list)):
-            if fu.shape[-1] != 3 or fu.dtype.is_floating_point:
-                raise ValueError(f"TexturesUV: faces_uvs[{n}] must be an int64 (F, 3) tensor")
+            if fu.shape[-1] != 3:
+                raise ValueError(f"TexturesUV: faces_uvs[{n}] must be an (F, 3) tensor")
             if vu.shape[-1] != 2:
                 raise ValueError(f"TexturesUV: verts_uvs[{n}] must be a (T, 2) tensor of (u, v)")
-            if fu.numel() and (int(fu.max()) >= vu.shape[0] or int(fu.min()) < -1):
-                raise ValueError(
-                    f"TexturesUV: faces_uvs[{n}] refers to uv {int(fu.max())}, but "
-                    f"verts_uvs[{n}] has {vu.shape[0]} rows"
-                )
-        self._faces_uvs_list = [f.to(torch.int64) for f in self._faces_uvs_list]
-        self.valid = torch.ones(self._N, dtype=torch.bool, device=self.device)
+        # Whole-number float indices become int64 (as Meshes does for faces); others are
+        # kept as given and refused when the texture is sampled (PyTorch3D takes them).
+        self._faces_uvs_list = [
+            f.to(torch.int64) if f.is_floating_point() and bool((f == f.round()).all()) else f
+            for f in self._faces_uvs_list
+        ]
         self._num_faces_per_mesh = [f.shape[0] for f in self._faces_uvs_list]
+        self._maps_ids_list = None if maps_ids is None else self._format_maps_ids(maps_ids)
+        self.valid = torch.ones(self._N, dtype=torch.bool, device=self.device)
         self._num_verts_per_mesh: list[int] | None = None
+
+    def _format_maps_ids(self, maps_ids: torch.Tensor | Sequence[torch.Tensor]) -> list:
+        """``maps_ids`` as a list of N int64 ``(F_n,)`` tensors (checked)."""
+        ids = self._as_list(maps_ids, "maps_ids", dims=1)
+        if len(ids) != self._N:
+            raise ValueError(
+                f"TexturesUV: maps_ids describe {len(ids)} meshes, faces_uvs {self._N}"
+            )
+        for n, (mid, fu, m) in enumerate(zip(ids, self._faces_uvs_list, self._maps_list)):
+            if mid.is_floating_point() or mid.shape[0] != fu.shape[0]:
+                raise ValueError(
+                    f"TexturesUV: maps_ids[{n}] must be an int64 ({fu.shape[0]},) tensor, one "
+                    f"map index per face of faces_uvs[{n}]; got a {mid.dtype} tensor of "
+                    f"shape {tuple(mid.shape)}"
+                )
+            if mid.device != self.device:
+                raise ValueError("TexturesUV: maps_ids and faces_uvs must be on one device")
+            if mid.numel() and (int(mid.min()) < 0 or int(mid.max()) >= m.shape[0]):
+                raise ValueError(
+                    f"TexturesUV: maps_ids[{n}] holds map {int(mid.max())} or "
+                    f"{int(mid.min())}, but mesh {n} has {m.shape[0]} maps"
+                )
+        return [mid.to(torch.int64) for mid in ids]
 
     @staticmethod
     def _as_list(
@@ -323,6 +391,11 @@ class TexturesUV(TexturesBase):
                     f"got shape {tuple(value.shape)}"
                 )
             return list(value.unbind(0))
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(
+                f"TexturesUV: {name} must be a tensor or a list of tensors, "
+                f"got {type(value).__name__}"
+            )
         items = list(value)
         for n, item in enumerate(items):
             if not torch.is_tensor(item) or item.dim() != dims:
@@ -340,31 +413,76 @@ class TexturesUV(TexturesBase):
                 f"TexturesUV: faces_uvs hold {have} faces, the meshes have {list(num_faces)}"
             )
         self._faces_uvs_list = [f[:n] for f, n in zip(self._faces_uvs_list, num_faces)]
+        if self._maps_ids_list is not None:
+            self._maps_ids_list = [m[:n] for m, n in zip(self._maps_ids_list, num_faces)]
         self._num_faces_per_mesh = list(num_faces)
 
     # ------------------------------------------------------------------ views
     def maps_list(self) -> list[torch.Tensor]:
-        """List of N maps ``(H_n, W_n, C)``."""
+        """List of N maps ``(H_n, W_n, C)`` (``(M, H_n, W_n, C)`` with ``maps_ids``)."""
         return self._maps_list
 
     def maps_padded(self) -> torch.Tensor:
-        """``(N, H, W, C)``; maps of different sizes are resized (bilinear) to the largest."""
-        height = max(m.shape[0] for m in self._maps_list)
-        width = max(m.shape[1] for m in self._maps_list)
+        """``(N, H, W, C)`` (``(N, M, H, W, C)`` with ``maps_ids``).
+
+        Maps of different sizes are resized (bilinear) to the largest; with ``maps_ids``,
+        meshes with fewer maps are padded with zero maps.
+        """
+        multi = self._maps_ids_list is not None
+        if not self._maps_list:
+            shape = (0, 0, 0, 0, 3) if multi else (0, 0, 0, 3)
+            return torch.zeros(shape, device=self.device)
+        height = max(m.shape[-3] for m in self._maps_list)
+        width = max(m.shape[-2] for m in self._maps_list)
+        count = max(m.shape[0] for m in self._maps_list) if multi else 1
         resized = []
         for m in self._maps_list:
-            if m.shape[:2] != (height, width):
-                m = F.interpolate(
-                    m.permute(2, 0, 1)[None],
+            stack = m if multi else m[None]  # (M, H, W, C)
+            if stack.shape[1:3] != (height, width):
+                stack = F.interpolate(
+                    stack.permute(0, 3, 1, 2),
                     size=(height, width),
                     mode="bilinear",
                     align_corners=self.align_corners,
-                )[0].permute(1, 2, 0)
-            resized.append(m)
+                ).permute(0, 2, 3, 1)
+            if stack.shape[0] < count:
+                stack = torch.cat(
+                    [stack, stack.new_zeros(count - stack.shape[0], *stack.shape[1:])]
+                )
+            resized.append(stack if multi else stack[0])
         return torch.stack(resized, dim=0)
 
+    def maps_ids_list(self) -> list[torch.Tensor] | None:
+        """List of N int64 ``(F_n,)`` map indices, or None (one map per mesh)."""
+        return self._maps_ids_list
+
+    def maps_ids_padded(self) -> torch.Tensor | None:
+        """``(N, max F_n)`` int64 map indices padded with 0, or None (one map per mesh)."""
+        if self._maps_ids_list is None:
+            return None
+        if not self._maps_ids_list:
+            return torch.zeros((0, 0), dtype=torch.int64, device=self.device)
+        return list_to_padded(self._maps_ids_list, pad_value=0)
+
+    # PyTorch3D's private cache names (read by code and tests written against it).
+    @property
+    def _maps_padded(self) -> torch.Tensor:
+        return self.maps_padded()
+
+    @property
+    def _faces_uvs_padded(self) -> torch.Tensor:
+        return self.faces_uvs_padded()
+
+    @property
+    def _verts_uvs_padded(self) -> torch.Tensor:
+        return self.verts_uvs_padded()
+
+    @property
+    def _maps_ids_padded(self) -> torch.Tensor | None:
+        return self.maps_ids_padded()
+
     def faces_uvs_list(self) -> list[torch.Tensor]:
-        """List of N int64 ``(F_n, 3)`` indices into the matching ``verts_uvs``."""
+        """List of N ``(F_n, 3)`` indices into the matching ``verts_uvs``."""
         return self._faces_uvs_list
 
     def centers_for_image(self, index: int) -> torch.Tensor:
@@ -375,7 +493,7 @@ class TexturesUV(TexturesBase):
         """
         if self._N != 1:
             raise ValueError("This function only supports plotting textures for one mesh.")
-        _, height, width, _ = self.maps_padded().shape
+        height, width = self.maps_padded().shape[-3:-1]
         uv = self.verts_uvs_list()[index].detach()
         scale = uv.new_tensor([width - 1, height - 1])
         return torch.stack([uv[:, 0], 1.0 - uv[:, 1]], dim=1) * scale
@@ -386,15 +504,37 @@ class TexturesUV(TexturesBase):
 
     def faces_uvs_padded(self) -> torch.Tensor:
         """``(N, max F_n, 3)`` padded with -1."""
+        if not self._faces_uvs_list:
+            return torch.zeros((0, 0, 3), dtype=torch.int64, device=self.device)
         return list_to_padded(self._faces_uvs_list, pad_value=-1)
 
     def verts_uvs_padded(self) -> torch.Tensor:
         """``(N, max T_n, 2)`` padded with 0."""
+        if not self._verts_uvs_list:
+            return torch.zeros((0, 0, 2), device=self.device)
         return list_to_padded(self._verts_uvs_list, pad_value=0.0)
+
+    def _checked_faces_uvs(self) -> list[torch.Tensor]:
+        """``faces_uvs``, refused with a clear message if they cannot index ``verts_uvs``."""
+        for n, (fu, vu) in enumerate(zip(self._faces_uvs_list, self._verts_uvs_list)):
+            if fu.is_floating_point():
+                raise ValueError(
+                    f"TexturesUV: faces_uvs[{n}] is a {fu.dtype} tensor with fractional "
+                    "values; faces_uvs are row indices into verts_uvs (an int64 tensor)"
+                )
+            if fu.numel() and (int(fu.max()) >= vu.shape[0] or int(fu.min()) < 0):
+                raise ValueError(
+                    f"TexturesUV: faces_uvs[{n}] refers to uv {int(fu.max())} (or "
+                    f"{int(fu.min())}), but verts_uvs[{n}] has {vu.shape[0]} rows"
+                )
+        return self._faces_uvs_list
 
     def faces_verts_uvs_packed(self) -> torch.Tensor:
         """``(sum F_n, 3, 2)``: the (u, v) at the three corners of every packed face."""
-        return torch.cat([vu[fu] for fu, vu in zip(self._faces_uvs_list, self._verts_uvs_list)])
+        faces_uvs = self._checked_faces_uvs()
+        if not faces_uvs:
+            return torch.zeros((0, 3, 2), device=self.device)
+        return torch.cat([vu[fu] for fu, vu in zip(faces_uvs, self._verts_uvs_list)])
 
     # ------------------------------------------------------------------ sampling
     @staticmethod
@@ -402,23 +542,41 @@ class TexturesUV(TexturesBase):
         """(u, v) in [0, 1] to ``grid_sample``'s (x, y) in [-1, 1]: ``(2u - 1, 1 - 2v)``."""
         return torch.stack([2.0 * uvs[..., 0] - 1.0, 1.0 - 2.0 * uvs[..., 1]], dim=-1)
 
-    def _sample_maps(self, maps: torch.Tensor, uvs: torch.Tensor) -> torch.Tensor:
-        """Read ``maps`` ``(B, H, W, C)`` at ``uvs`` ``(B, P, Q, 2)``: returns ``(B, P, Q, C)``."""
-        texels = F.grid_sample(
-            maps.permute(0, 3, 1, 2),
-            self._uv_to_grid(uvs).to(maps.dtype),
-            mode=self.sampling_mode,
-            padding_mode=self.padding_mode,
-            align_corners=self.align_corners,
-        )  # (B, C, P, Q)
-        return texels.permute(0, 2, 3, 1)
+    def _map_index_to_grid(self, ids: torch.Tensor, count: int) -> torch.Tensor:
+        """Map indices to ``grid_sample``'s depth coordinate at the centre of that map.
+
+        At a map's centre the (trilinear) weights of its neighbours are zero, so each
+        face reads exactly its own map, whichever ``align_corners``.
+        """
+        ids = ids.to(torch.get_default_dtype())
+        if self.align_corners:
+            return 2.0 * ids / (count - 1) - 1.0 if count > 1 else torch.zeros_like(ids)
+        return (2.0 * ids + 1.0) / count - 1.0
+
+    def _sample(self, uvs: torch.Tensor, ids: torch.Tensor | None) -> torch.Tensor:
+        """Read the maps at ``uvs`` ``(N, P, Q, 2)`` (map ``ids`` ``(N, P, Q)``)."""
+        maps = self.maps_padded()
+        grid = self._uv_to_grid(uvs).to(maps.dtype)
+        options = {
+            "mode": self.sampling_mode,
+            "padding_mode": self.padding_mode,
+            "align_corners": self.align_corners,
+        }
+        if ids is None:
+            texels = F.grid_sample(maps.permute(0, 3, 1, 2), grid, **options)  # (N, C, P, Q)
+            return texels.permute(0, 2, 3, 1)
+        # Several maps: a 3-D sample of the (M, H, W) stack, the depth picking the map.
+        depth = self._map_index_to_grid(ids, maps.shape[1]).to(maps.dtype)
+        grid3 = torch.cat([grid, depth[..., None]], dim=-1)[:, :, :, None]  # (N, P, Q, 1, 3)
+        texels = F.grid_sample(maps.permute(0, 4, 1, 2, 3), grid3, **options)  # (N, C, P, Q, 1)
+        return texels[..., 0].permute(0, 2, 3, 1)
 
     def sample_textures(self, fragments: Any, **kwargs: Any) -> torch.Tensor:
         """Colours of the texture maps at every pixel's interpolated (u, v).
 
         First the corners' (u, v) are interpolated with the pixel's barycentric
-        coordinates, then mesh n's map is sampled there (bilinear by default, following
-        ``padding_mode`` and ``align_corners``).
+        coordinates, then mesh n's map (with ``maps_ids``: the face's map) is sampled
+        there (bilinear by default, following ``padding_mode`` and ``align_corners``).
 
         Args:
             fragments: rasterizer output; uses ``pix_to_face`` ``(N, H, W, K)`` and
@@ -434,44 +592,66 @@ class TexturesUV(TexturesBase):
             fragments.pix_to_face, fragments.bary_coords, self.faces_verts_uvs_packed()
         )  # (N, H, W, K, 2)
         N, H, W, K, _ = pixel_uvs.shape
+        ids = None
+        if self._maps_ids_list is not None:
+            ids_packed = torch.cat(self._maps_ids_list) if self._maps_ids_list else None
+            face = fragments.pix_to_face.clamp(min=0)
+            ids = ids_packed[face] if ids_packed is not None and ids_packed.numel() else face * 0
+            ids = ids.reshape(N, H, W * K)
         # Treat the K layers as K*W columns of one image per mesh: one grid_sample call.
-        texels = self._sample_maps(self.maps_padded(), pixel_uvs.reshape(N, H, W * K, 2))
+        texels = self._sample(pixel_uvs.reshape(N, H, W * K, 2), ids)
         return texels.reshape(N, H, W, K, -1)
 
     def faces_verts_textures_packed(self) -> torch.Tensor:
         """``(sum F_n, 3, C)``: the map's colour at the three corners of each packed face."""
-        faces_uvs = [vu[fu] for fu, vu in zip(self._faces_uvs_list, self._verts_uvs_list)]
+        faces_uvs = [vu[fu] for fu, vu in zip(self._checked_faces_uvs(), self._verts_uvs_list)]
         padded = list_to_padded(faces_uvs, pad_value=0.0)  # (N, max F, 3, 2)
-        texels = self._sample_maps(self.maps_padded(), padded)  # (N, max F, 3, C)
+        ids = None
+        if self._maps_ids_list is not None:
+            ids = list_to_padded(self._maps_ids_list, pad_value=0)[..., None].expand(-1, -1, 3)
+        texels = self._sample(padded, ids)  # (N, max F, 3, C)
         return torch.cat([t[:n] for t, n in zip(texels, self._num_faces_per_mesh)], dim=0)
 
     # ------------------------------------------------------------------ new textures
     def _new(
-        self, maps: list[torch.Tensor], faces_uvs: list[torch.Tensor], verts_uvs: list[torch.Tensor]
+        self,
+        maps: list[torch.Tensor],
+        faces_uvs: list[torch.Tensor],
+        verts_uvs: list[torch.Tensor],
+        maps_ids: list[torch.Tensor] | None = None,
     ) -> TexturesUV:
         return self.__class__(
             maps=maps,
             faces_uvs=faces_uvs,
             verts_uvs=verts_uvs,
+            maps_ids=maps_ids,
             padding_mode=self.padding_mode,
             align_corners=self.align_corners,
             sampling_mode=self.sampling_mode,
         )
 
     def _map_all(self, fn) -> TexturesUV:
-        return self._new(
+        new = self._new(
             [fn(m) for m in self._maps_list],
             [fn(f) for f in self._faces_uvs_list],
             [fn(v) for v in self._verts_uvs_list],
+            None if self._maps_ids_list is None else [fn(m) for m in self._maps_ids_list],
         )
+        new._num_faces_per_mesh = list(self._num_faces_per_mesh)
+        new.valid = fn(self.valid)
+        return new
 
-    def __getitem__(self, index: IndexLike) -> TexturesUV:
-        chosen = batch_indices(index, self._N, "texture")
+    def _select(self, chosen: list[int]) -> TexturesUV:
+        ids = self._maps_ids_list
         return self._new(
             [self._maps_list[i] for i in chosen],
             [self._faces_uvs_list[i] for i in chosen],
             [self._verts_uvs_list[i] for i in chosen],
+            None if ids is None else [ids[i] for i in chosen],
         )
+
+    def __getitem__(self, index: IndexLike) -> TexturesUV:
+        return self._select(batch_indices(index, self._N, "texture"))
 
     def clone(self) -> TexturesUV:
         return self._map_all(lambda t: t.clone())
@@ -487,7 +667,32 @@ class TexturesUV(TexturesBase):
 
     def extend(self, N: int) -> TexturesUV:  # noqa: N803 - PyTorch3D's argument name
         """Repeat each mesh's texture N times, matching ``Meshes.extend``."""
-        return self[[i for i in range(self._N) for _ in range(N)]].clone()
+        if not isinstance(N, int) or N <= 0:
+            raise ValueError(f"extend: N must be a positive int, got {N!r}")
+        return self._select([i for i in range(self._N) for _ in range(N)]).clone()
+
+    def submeshes(self, vertex_ids_list: Any, faces_ids_list: Any) -> TexturesUV:
+        """The textures of ``Meshes.submeshes``: each sub-mesh keeps its faces' UV corners.
+
+        Args:
+            vertex_ids_list: unused (UV vertices are indexed by ``faces_uvs``).
+            faces_ids_list: per mesh, the face indices of each of its sub-meshes.
+
+        Returns:
+            A ``TexturesUV`` with one entry per sub-mesh: the chosen rows of
+            ``faces_uvs`` (and ``maps_ids``), the mesh's whole ``verts_uvs`` and map(s).
+        """
+        if len(faces_ids_list) != self._N:
+            raise IndexError("faces_uvs_padded must be of the same length as face_ids_list.")
+        maps, faces_uvs, verts_uvs, ids = [], [], [], []
+        for n, faces_ids in enumerate(faces_ids_list):
+            for chosen in faces_ids:
+                maps.append(self._maps_list[n])
+                faces_uvs.append(self._faces_uvs_list[n][chosen])
+                verts_uvs.append(self._verts_uvs_list[n])
+                if self._maps_ids_list is not None:
+                    ids.append(self._maps_ids_list[n][chosen])
+        return self._new(maps, faces_uvs, verts_uvs, None if self._maps_ids_list is None else ids)
 
     def join_batch(self, textures: Sequence[TexturesUV]) -> TexturesUV:
         """This batch followed by the batches in ``textures`` (same settings required)."""
@@ -496,17 +701,28 @@ class TexturesUV(TexturesBase):
             list(self._faces_uvs_list),
             list(self._verts_uvs_list),
         )
+        multi = self._maps_ids_list is not None
+        ids = list(self._maps_ids_list) if multi else None
         for t in textures:
+            if not isinstance(t, TexturesUV):
+                raise ValueError("All textures must be of type TexturesUV.")
             if (t.padding_mode, t.align_corners, t.sampling_mode) != (
                 self.padding_mode,
                 self.align_corners,
                 self.sampling_mode,
             ):
                 raise ValueError("join_batch: TexturesUV settings differ between batches")
+            if (t.maps_ids_list() is not None) != multi:
+                raise ValueError(
+                    "join_batch: either every TexturesUV has maps_ids (several maps per "
+                    "mesh) or none has"
+                )
             maps += t.maps_list()
             faces_uvs += t.faces_uvs_list()
             verts_uvs += t.verts_uvs_list()
-        return self._new(maps, faces_uvs, verts_uvs)
+            if multi:
+                ids += t.maps_ids_list()
+        return self._new(maps, faces_uvs, verts_uvs, ids)
 
     def join_scene(self) -> TexturesUV:
         """One texture for the whole batch: maps placed side by side in a single atlas.
@@ -515,8 +731,14 @@ class TexturesUV(TexturesBase):
         remapped to the same texel in the atlas, so a joined scene samples exactly the
         colours its meshes had. Requires ``align_corners=True`` (texel centres at 0 and 1).
         """
+        if self._maps_ids_list is not None:
+            raise NotImplementedError(
+                "join_scene of a TexturesUV with several maps per mesh (maps_ids) is not "
+                "supported (nor in PyTorch3D); join_batch keeps them"
+            )
         if not self.align_corners:
             raise unsupported("align_corners", False, "join_scene of TexturesUV needs True.")
+        faces_uvs_list = self._checked_faces_uvs()
         heights = [m.shape[0] for m in self._maps_list]
         widths = [m.shape[1] for m in self._maps_list]
         total_h, total_w = max(heights), sum(widths)
@@ -524,7 +746,7 @@ class TexturesUV(TexturesBase):
         atlas = self._maps_list[0].new_zeros((total_h, total_w, channels))
         new_verts_uvs, new_faces_uvs = [], []
         col, uv_offset = 0, 0
-        for m, fu, vu in zip(self._maps_list, self._faces_uvs_list, self._verts_uvs_list):
+        for m, fu, vu in zip(self._maps_list, faces_uvs_list, self._verts_uvs_list):
             h, w = m.shape[:2]
             atlas[:h, col : col + w] = m
             # Texel coordinates within this map (column x, row y, top row y = 0) ...
@@ -650,6 +872,18 @@ class TexturesAtlas(TexturesBase):
         for t in textures:
             atlas += t.atlas_list()
         return self._new(atlas)
+
+    def submeshes(self, vertex_ids_list: Any, faces_ids_list: Any) -> TexturesAtlas:
+        """The textures of ``Meshes.submeshes``: each sub-mesh keeps its faces' atlases.
+
+        Args:
+            vertex_ids_list: unused.
+            faces_ids_list: per mesh, the face indices of each of its sub-meshes.
+        """
+        atlas = self.atlas_list()
+        if len(faces_ids_list) != len(atlas):
+            raise IndexError("faces_ids_list must be of the same length as atlas_list.")
+        return self._new([a[ids] for a, per in zip(atlas, faces_ids_list) for ids in per])
 
     def join_scene(self) -> TexturesAtlas:
         return self._new([self.atlas_packed()])
