@@ -42,6 +42,15 @@ def load_error(path: Path, loader=io.load_obj) -> str:
     return message
 
 
+def load_warning(path: Path, phrase: str, loader=io.load_obj):
+    """Load ``path``, expect a UserWarning containing ``phrase``; return (message, result)."""
+    with pytest.warns(UserWarning, match=re.escape(phrase)) as record:
+        result = loader(path)
+    message = next(str(w.message) for w in record if phrase in str(w.message))
+    assert path.name in message, message
+    return message, result
+
+
 # --------------------------------------------------------------------------- OBJ lines
 @pytest.mark.parametrize(
     ("text", "line_number", "bad_line", "expected"),
@@ -68,9 +77,12 @@ def test_malformed_obj_lines(
 
 
 def test_obj_face_index_past_the_last_vertex(tmp_path: Path) -> None:
-    message = load_error(write(tmp_path, "far.obj", TRIANGLE + "# comment\nf 1 2 9\n"))
+    # As PyTorch3D: a warning (naming the line) and the indices load as they are.
+    path = write(tmp_path, "far.obj", TRIANGLE + "# comment\nf 1 2 9\n")
+    message, (verts, faces, _) = load_warning(path, "Faces have invalid indices")
     assert "line 5" in message and "'f 1 2 9'" in message
     assert "vertex 9" in message and "3 vertices" in message
+    assert faces.verts_idx.tolist() == [[0, 1, 8]] and len(verts) == 3
 
 
 def test_obj_negative_index_before_the_first_vertex(tmp_path: Path) -> None:
@@ -80,9 +92,12 @@ def test_obj_negative_index_before_the_first_vertex(tmp_path: Path) -> None:
 
 
 def test_obj_texture_and_normal_index_out_of_range(tmp_path: Path) -> None:
-    message = load_error(write(tmp_path, "uv.obj", TRIANGLE + "vt 0 0\nf 1/1 2/1 3/4\n"))
+    phrase = "Faces have invalid indices"
+    uv = write(tmp_path, "uv.obj", TRIANGLE + "vt 0 0\nf 1/1 2/1 3/4\n")
+    message, (_, faces, _) = load_warning(uv, phrase)
     assert "line 5" in message and "texture coordinate 4" in message and "1 texture" in message
-    message = load_error(write(tmp_path, "n.obj", TRIANGLE + "f 1//1 2//1 3//1\n"))
+    assert faces.textures_idx.tolist() == [[0, 0, 3]]
+    message, _ = load_warning(write(tmp_path, "n.obj", TRIANGLE + "f 1//1 2//1 3//1\n"), phrase)
     assert "line 4" in message and "normal 1" in message and "no normals" in message
 
 
@@ -94,12 +109,15 @@ def test_obj_line_number_counts_continued_lines(tmp_path: Path) -> None:
 def test_empty_obj_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.obj"
     path.write_bytes(b"")
-    assert "empty (0 bytes)" in load_error(path)
+    message, (verts, faces, _) = load_warning(path, "empty (0 bytes)")
+    assert verts.shape == (0, 3) and faces.verts_idx.shape == (0, 3)
 
 
 def test_obj_without_vertices(tmp_path: Path) -> None:
-    message = load_error(write(tmp_path, "nothing.obj", "# only a comment\ng group\n"))
-    assert "no vertices" in message
+    message, (verts, _, _) = load_warning(
+        write(tmp_path, "nothing.obj", "# only a comment\ng group\n"), "no vertices"
+    )
+    assert verts.shape == (0, 3)
 
 
 def test_missing_obj_file(tmp_path: Path) -> None:

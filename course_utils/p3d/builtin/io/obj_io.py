@@ -321,7 +321,11 @@ def _parse_face(
 def _check_range(
     indices: np.ndarray, count: int, kind: str, keyword: str, content: _ObjContent, path: str
 ) -> None:
-    """Raise a MeshFileError naming the first face corner whose index is >= ``count``."""
+    """Warn, naming the first face corner whose index is >= ``count`` (PyTorch3D warns).
+
+    The indices are kept as they are (PyTorch3D loads them too); a ``Meshes`` built from
+    them refuses them with its own message.
+    """
     bad = np.flatnonzero(indices >= count)
     if bad.size == 0:
         return
@@ -335,8 +339,14 @@ def _check_range(
         if count
         else f"the file defines no {plural} ('{keyword} ...' lines)"
     )
-    raise MeshFileError(
+    where = MeshFileError(
         path, f"a face refers to {kind} {value}, but {defined}", number, line.strip()
+    )
+    warnings.warn(  # "Faces have invalid indices": PyTorch3D's wording, kept first
+        f"Faces have invalid indices: {where} ({bad.size} face corners in all); the "
+        "indices load as they are, and a Meshes made from them will refuse them",
+        UserWarning,
+        stacklevel=_STACKLEVEL + 1,
     )
 
 
@@ -355,14 +365,15 @@ def _load_obj_source(
     """Read and convert one OBJ source; see :func:`load_obj`."""
     path = describe_source(f)
     data = read_source_bytes(f)
-    if not data:
-        raise MeshFileError(path, "the file is empty (0 bytes); expected an OBJ mesh")
     text = decode_text(data)  # a byte-order mark must not hide the first statement
     content = _parse_obj(text, path)
     if not content.verts:
-        raise MeshFileError(
-            path,
-            "the file contains no vertices; expected 'v x y z' lines (is it an OBJ file?)",
+        # PyTorch3D loads an empty mesh (what save_obj writes for one); say so.
+        what = "is empty (0 bytes)" if not data else "contains no vertices ('v x y z' lines)"
+        warnings.warn(
+            f"{path}: the file {what}; it loads as a mesh with no vertices (is it an OBJ file?)",
+            UserWarning,
+            stacklevel=_STACKLEVEL,
         )
 
     n_tris = len(content.tri_material)
@@ -487,9 +498,13 @@ def load_obj(
 
     Raises:
         FileNotFoundError: ``f`` does not exist.
-        MeshFileError (a ``ValueError``): the file is empty, has no vertices, or a line
-            cannot be read; the message names the file, the line and what was expected.
+        MeshFileError (a ``ValueError``): a line cannot be read; the message names the
+            file, the line and what was expected.
         NotImplementedError: ``create_texture_atlas=True`` or a ``path_manager``.
+
+    As in PyTorch3D, a face index past the last vertex (uv, normal) gives a ``UserWarning``
+    ("Faces have invalid indices", naming the file and line) and loads as it is, and an
+    empty file or one without vertices gives a warning and an empty mesh.
 
     A missing or out-of-folder material file or texture image gives a ``UserWarning`` and
     the mesh loads without it. So does a texture image that cannot be decoded or that has

@@ -464,18 +464,31 @@ class TexturesUV(TexturesBase):
             return torch.zeros((0, 0), dtype=torch.int64, device=self.device)
         return list_to_padded(self._maps_ids_list, pad_value=0)
 
-    # PyTorch3D's private cache names (read by code and tests written against it).
+    # PyTorch3D's private cache names (read, and sometimes replaced, by code and tests
+    # written against it): views of the per-mesh lists the built-in class stores.
     @property
     def _maps_padded(self) -> torch.Tensor:
         return self.maps_padded()
+
+    @_maps_padded.setter
+    def _maps_padded(self, value: torch.Tensor) -> None:
+        self._maps_list = list(value.unbind(0))
 
     @property
     def _faces_uvs_padded(self) -> torch.Tensor:
         return self.faces_uvs_padded()
 
+    @_faces_uvs_padded.setter
+    def _faces_uvs_padded(self, value: torch.Tensor) -> None:
+        self._faces_uvs_list = [f[:n] for f, n in zip(value, self._num_faces_per_mesh)]
+
     @property
     def _verts_uvs_padded(self) -> torch.Tensor:
         return self.verts_uvs_padded()
+
+    @_verts_uvs_padded.setter
+    def _verts_uvs_padded(self, value: torch.Tensor) -> None:
+        self._verts_uvs_list = list(value.unbind(0))
 
     @property
     def _maps_ids_padded(self) -> torch.Tensor | None:
