@@ -166,8 +166,7 @@ def _parse_header(data: bytes, path: str) -> _Header:
         raise MeshFileError(
             path,
             # PyTorch3D's wording first, so code matching its message still matches
-            "Invalid file header. The file does not start with the 'ply' line; expected a PLY "
-            "file",
+            "Invalid file header. The file does not start with the 'ply' line; expected a PLY file",
             1,
             shown,
         )
@@ -213,10 +212,22 @@ def _parse_header(data: bytes, path: str) -> _Header:
                 )
             fmt = tokens[1]
         elif key == "element":
-            if len(tokens) != 3 or not tokens[2].isdigit():
+            if elements and not elements[-1].properties:
                 raise MeshFileError(
                     path,
-                    "bad element line; expected 'element <name> <count>' with a whole count",
+                    "Found an element with no properties. The element "
+                    f"{elements[-1].name!r} (line {elements[-1].line_number}) has no "
+                    "'property' lines before the next element",
+                    number,
+                    raw,
+                )
+            if len(tokens) != 3 or not tokens[2].isdigit():
+                name = tokens[1] if len(tokens) > 1 else "?"
+                raise MeshFileError(
+                    path,
+                    # PyTorch3D's wording first, so code matching its message still matches
+                    f"Number of items for {name} was not a number. Bad element line; "
+                    "expected 'element <name> <count>' with a whole count",
                     number,
                     raw,
                 )
@@ -224,13 +235,27 @@ def _parse_header(data: bytes, path: str) -> _Header:
         elif key == "property":
             if not elements:
                 raise MeshFileError(
-                    path, "a property appears before any 'element' line", number, raw
+                    path,
+                    "Encountered property before any element. A property appears before "
+                    "any 'element' line",
+                    number,
+                    raw,
                 )
-            elements[-1].properties.append(_parse_property(tokens, path, number, raw))
+            new_property = _parse_property(tokens, path, number, raw)
+            if any(p.name == new_property.name for p in elements[-1].properties):
+                raise MeshFileError(
+                    path,
+                    f"Cannot have two properties called {new_property.name} in "
+                    f"{elements[-1].name}. Property names must differ within an element",
+                    number,
+                    raw,
+                )
+            elements[-1].properties.append(new_property)
         else:
             raise MeshFileError(
                 path,
-                f"unknown header line {key!r}; expected format, element, property, comment, "
+                f"Invalid line: unknown header line {key!r}; expected format, element, "
+                "property, comment, "
                 "obj_info or end_header",
                 number,
                 raw,
@@ -238,6 +263,12 @@ def _parse_header(data: bytes, path: str) -> _Header:
     if fmt is None:
         raise MeshFileError(
             path, "the header has no 'format' line; expected e.g. 'format ascii 1.0'"
+        )
+    if elements and not elements[-1].properties:
+        raise MeshFileError(
+            path,
+            f"Found an element with no properties. The element {elements[-1].name!r} "
+            f"(line {elements[-1].line_number}) has no 'property' lines",
         )
     return _Header(fmt, elements, comments, pos, number)
 
@@ -256,7 +287,8 @@ def _parse_property(tokens: list[str], path: str, number: int, raw: str) -> _Pro
             if type_name not in _PLY_TYPES:
                 raise MeshFileError(
                     path,
-                    f"unsupported property type {type_name!r}; expected one of {_TYPE_LIST}",
+                    f"Invalid datatype: {type_name}. Unsupported property type {type_name!r}; "
+                    f"expected one of {_TYPE_LIST}",
                     number,
                     raw,
                 )
@@ -275,7 +307,8 @@ def _parse_property(tokens: list[str], path: str, number: int, raw: str) -> _Pro
     if tokens[1] not in _PLY_TYPES:
         raise MeshFileError(
             path,
-            f"unsupported property type {tokens[1]!r}; expected one of {_TYPE_LIST}",
+            f"Invalid datatype: {tokens[1]}. Unsupported property type {tokens[1]!r}; "
+            f"expected one of {_TYPE_LIST}",
             number,
             raw,
         )
@@ -421,7 +454,8 @@ def _read_ascii(data: bytes, header: _Header, path: str) -> dict[str, _Table]:
             last = rows[-1][0] if rows else header.n_lines
             raise MeshFileError(
                 path,
-                f"the header declares {element.count} '{element.name}' rows but the data "
+                f"Not enough data for {element.name}. The header declares {element.count} "
+                f"'{element.name}' rows but the data "
                 f"has only {len(chunk)} of them (the data ends at line {last}); the "
                 "header's counts do not match the data",
             )
@@ -433,7 +467,8 @@ def _read_ascii(data: bytes, header: _Header, path: str) -> dict[str, _Table]:
         declared = ", ".join(f"{e.count} '{e.name}'" for e in header.elements)
         raise MeshFileError(
             path,
-            f"extra data after the rows declared in the header ({declared}); the header's "
+            f"Extra data at end of file: data after the rows declared in the header "
+            f"({declared}); the header's "
             "counts do not match the data",
             number,
             line.strip(),
@@ -463,7 +498,8 @@ def _parse_ascii_element(chunk: list[tuple[int, str]], element: _Element, path: 
             if len(tokens) != width:
                 raise MeshFileError(
                     path,
-                    f"a '{element.name}' row needs {width} values ({names}), found "
+                    f"Inconsistent data for {element.name}. A '{element.name}' row needs "
+                    f"{width} values ({names}), found "
                     f"{len(tokens)}; check that the header's element counts match the data",
                     number,
                     line.strip(),
@@ -527,7 +563,8 @@ def _parse_ascii_element(chunk: list[tuple[int, str]], element: _Element, path: 
         if pos != len(numbers):
             raise MeshFileError(
                 path,
-                f"a '{element.name}' row has {len(numbers) - pos} values too many; expected "
+                f"A line of {element.name} data did not have the specified length: it has "
+                f"{len(numbers) - pos} values too many; expected "
                 f"{names} (check that the header's element counts match the data)",
                 number,
                 line.strip(),
@@ -568,7 +605,7 @@ def _triangulate(lists: _ListValues, table: _Table, n_verts: int, path: str) -> 
         face = int(small[0])
         raise MeshFileError(
             path,
-            f"face {face} has {int(counts[face])} corners; a face needs at least 3",
+            f"Faces must have at least 3 vertices. Face {face} has {int(counts[face])} corners",
             **where(face),
         )
     bad = np.flatnonzero((flat < 0) | (flat >= n_verts))
@@ -616,19 +653,27 @@ def _check_vertex_element(header: _Header, path: str) -> _Element:
         if p.count_dtype is not None:
             raise MeshFileError(
                 path,
-                f"the vertex property {p.name!r} is a list; expected scalar properties",
+                f"Invalid vertices in file: the vertex property {p.name!r} is a list; "
+                "expected scalar properties",
                 vertex_element.line_number,
             )
     missing = [axis for axis in "xyz" if axis not in names]
     if missing:
         raise MeshFileError(
             path,
-            f"the vertex element has no {', '.join(missing)} property; expected "
+            f"Invalid vertices in file. The vertex element has no {', '.join(missing)} "
+            "property; expected "
             "'property float x', 'property float y' and 'property float z'",
             vertex_element.line_number,
         )
     if vertex_element.count == 0:
-        raise MeshFileError(path, "the file has no vertices ('element vertex 0')")
+        # PyTorch3D loads an empty mesh (what save_ply writes for one); say so.
+        warnings.warn(
+            f"{path}: the file has no vertices ('element vertex 0'); it loads as a mesh "
+            "with no vertices",
+            UserWarning,
+            stacklevel=4,
+        )
     return vertex_element
 
 
