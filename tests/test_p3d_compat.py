@@ -138,8 +138,11 @@ def test_depth_shaders_known_values():
     # Deep inside both faces (dist << 0): the nearest takes the whole pixel.
     soft = SoftDepthShader(cameras=cameras)(_fragments(zbuf, p2f, dists * 1e-1), None)
     assert torch.allclose(soft[0, 0, :, 0], torch.tensor([2.0, 50.0]), atol=1e-4)
+    # Splatting is not built in: the shader checks its cameras, then says so.
+    with pytest.raises(ValueError, match="needs cameras"):
+        SplatterPhongShader()(_fragments(zbuf, p2f, dists), None)
     with pytest.raises(NotImplementedError, match="SplatterPhongShader"):
-        SplatterPhongShader()
+        SplatterPhongShader(cameras=cameras)(_fragments(zbuf, p2f, dists), None)
 
 
 def test_textures_atlas_corners_and_sampling():

@@ -301,11 +301,14 @@ class SoftDepthShader(ShaderBase):
 class SplatterPhongShader(ShaderBase):
     """PyTorch3D's splatting shader: not part of the built-in backend.
 
-    Raises ``NotImplementedError``; use :class:`SoftPhongShader` for a differentiable
-    lit render, or real PyTorch3D.
+    It can be made (with PyTorch3D's arguments) so code that builds one loads; calling it
+    checks its inputs like every shader (cameras are required) and then raises
+    ``NotImplementedError``. Use :class:`SoftPhongShader` for a differentiable lit
+    render, or real PyTorch3D.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def forward(self, fragments: Any, meshes: Any, **kwargs: Any) -> torch.Tensor:
+        self._get_cameras(**kwargs)  # the same ValueError as the other shaders
         raise NotImplementedError(
             "SplatterPhongShader (PyTorch3D's splatting shader) is not implemented by the "
             "course's built-in backend; use SoftPhongShader, or install real PyTorch3D and "
