@@ -322,14 +322,23 @@ def test_load_ply_raw_gives_pytorch3d_layout():
     from course_utils.p3d.builtin.io.ply_io import _load_ply_raw
 
     lines = [
-        "ply", "format ascii 1.0",
-        "element vertex 2", "property uchar x", "property float y", "property float z",
-        "element face 2", "property list uchar int vertex_index",
-        "element ragged 2", "property list uchar int vertex_index",
+        "ply",
+        "format ascii 1.0",
+        "element vertex 2",
+        "property uchar x",
+        "property float y",
+        "property float z",
+        "element face 2",
+        "property list uchar int vertex_index",
+        "element ragged 2",
+        "property list uchar int vertex_index",
         "end_header",
-        "1 0.5 2", "3 4 5.25",
-        "3 0 1 2", "3 2 1 0",
-        "3 0 1 2", "2 1 0",
+        "1 0.5 2",
+        "3 4 5.25",
+        "3 0 1 2",
+        "3 2 1 0",
+        "3 0 1 2",
+        "2 1 0",
     ]
     for stream in (StringIO("\n".join(lines)), BytesIO("\n".join(lines).encode())):
         header, data = _load_ply_raw(stream)
@@ -359,8 +368,11 @@ def test_saved_mtl_is_pytorch3d_layout(tmp_path):
     verts = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     faces = torch.tensor([[0, 1, 2]])
     save_obj(
-        tmp_path / "tri.obj", verts, faces,
-        verts_uvs=torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), faces_uvs=faces,
+        tmp_path / "tri.obj",
+        verts,
+        faces,
+        verts_uvs=torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]),
+        faces_uvs=faces,
         texture_map=torch.full((4, 4, 3), 0.5),
     )
     assert (tmp_path / "tri.mtl").read_text() == "newmtl mesh\nmap_Kd tri.png\n"
@@ -477,3 +489,36 @@ def test_ply_with_texture_uvs_loads_a_uv_texture(tmp_path):
     assert maps.shape == (1, 2, 4, 3) and maps[0, :, 2:].min() == 1.0 and maps[0, :, :2].max() == 0
     (tmp_path / "tri.ply").write_text(header.replace("comment TextureFile tex.png\n", "") + body)
     assert IO().load_mesh(tmp_path / "tri.ply").textures is None  # no image named: no texture
+
+
+def test_render_cubified_voxels_covers_the_occupied_square():
+    import math
+
+    from course_utils.p3d.builtin.datasets import render_cubified_voxels
+    from course_utils.p3d.builtin.ops import cubify
+    from course_utils.p3d.builtin.renderer import RasterizationSettings
+
+    # A block in front of the identity camera (z > 0) and a lone cell behind it (z < 0).
+    voxels = torch.zeros(1, 8, 8, 8)
+    voxels[0, 5:7, 2:6, 2:6] = 1.0
+    voxels[0, 1, 0, 0] = 1.0
+    size = 64
+    images = render_cubified_voxels(voxels, raster_settings=RasterizationSettings(image_size=size))
+    assert images.shape == (1, size, size, 4)
+    # The block's x (and y) extent, from the cube mesh; pixel j has NDC 1 - (2j + 1) / size
+    # (+X left, +Y up), so it is covered when that lies inside the extent.
+    verts = cubify(voxels, 0.2).verts_packed()
+    block = verts[verts[:, 2] > 0]
+    low, high = float(block[:, 0].min()), float(block[:, 0].max())
+    first = math.ceil((1 - high) * size / 2 - 0.5)
+    last = math.floor((1 - low) * size / 2 - 0.5)
+    covered = images[0, ..., 3] > 0
+    rows = covered.any(dim=1).nonzero().flatten()
+    cols = covered.any(dim=0).nonzero().flatten()
+    assert (int(cols.min()), int(cols.max())) == (first, last)
+    assert (int(rows.min()), int(rows.max())) == (first, last)  # a square block
+    inner = covered[first + 1 : last, first + 1 : last]
+    # All but the diagonal between a face's two triangles, whose pixel centres lie exactly
+    # on it (no triangle covers them, as in PyTorch3D's strict inside test).
+    assert float(inner.float().mean()) > 0.9
+    assert bool((images[0, first + 2, first + 5, :3] > 0.1).all())  # lit white, not black

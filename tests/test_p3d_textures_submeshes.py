@@ -215,3 +215,15 @@ def test_pack_unique_rectangles_shares_places():
     assert two.total_size == (7, 10)  # both turned flat (7 wide), stacked
     assert two.locations[2]._replace(is_first=True) == two.locations[0]
     assert not two.locations[2].is_first
+
+
+def test_pytorch3d_private_padded_names_read_and_replace_the_lists():
+    maps = torch.rand(2, 4, 4, 3)
+    tex = TexturesUV(
+        maps=maps, faces_uvs=torch.zeros(2, 1, 3, dtype=torch.int64), verts_uvs=torch.rand(2, 3, 2)
+    )
+    torch.testing.assert_close(tex._maps_padded, maps)
+    bigger = torch.rand(2, 8, 8, 3)
+    tex._maps_padded = bigger  # code written for PyTorch3D replaces it like this
+    torch.testing.assert_close(tex.maps_list()[1], bigger[1])
+    assert tex._maps_ids_padded is None

@@ -22,7 +22,12 @@ __all__ = [
     "voxelize",
     "read_binvox_coords",
     "project_verts",
+    "render_cubified_voxels",
 ]
+
+#: Occupancy above which a voxel becomes a cube in :func:`render_cubified_voxels`
+#: (PyTorch3D's value: predicted occupancies are soft).
+CUBIFY_THRESH = 0.2
 
 # Depth range (in the projected, pre-normalised z of the R2N2 camera) that the voxel
 # grids of all ShapeNet models fit into; from Mesh R-CNN's ShapeNet set-up, which
@@ -189,3 +194,47 @@ class BlenderCamera(CamerasBase):
 
     def in_ndc(self) -> bool:
         return True
+
+
+def render_cubified_voxels(
+    voxels: torch.Tensor, shader_type: Any = None, device: Any = "cpu", **kwargs: Any
+) -> torch.Tensor:
+    """Turn voxel grids into cube meshes (``cubify``) and render them, white, lit.
+
+    As PyTorch3D's: the cameras are the identity :class:`BlenderCamera` (a grid in the
+    R2N2 view frame, e.g. ``R2N2(..., return_voxels=True)``'s per-view voxels, is seen
+    as the dataset's image shows it).
+
+    Args:
+        voxels: ``(N, D, H, W)`` occupancies in [0, 1].
+        shader_type: the shader class (default ``HardPhongShader``).
+        device: where to render.
+        **kwargs: ``raster_settings`` and ``lights`` for the renderer.
+
+    Returns:
+        ``(N, H_img, W_img, 4)`` RGBA images.
+    """
+    from course_utils.p3d.builtin.ops import cubify
+    from course_utils.p3d.builtin.renderer import (
+        HardPhongShader,
+        MeshRasterizer,
+        MeshRenderer,
+        PointLights,
+        RasterizationSettings,
+        TexturesVertex,
+    )
+
+    shader_type = HardPhongShader if shader_type is None else shader_type
+    meshes = cubify(voxels, CUBIFY_THRESH).to(device)
+    meshes.textures = TexturesVertex(verts_features=torch.ones_like(meshes.verts_padded()))
+    cameras = BlenderCamera(device=device)
+    renderer = MeshRenderer(
+        rasterizer=MeshRasterizer(
+            cameras=cameras,
+            raster_settings=kwargs.get("raster_settings", RasterizationSettings()),
+        ),
+        shader=shader_type(
+            device=device, cameras=cameras, lights=kwargs.get("lights", PointLights()).to(device)
+        ),
+    )
+    return renderer(meshes)
