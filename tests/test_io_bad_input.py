@@ -128,8 +128,8 @@ def test_missing_obj_file(tmp_path: Path) -> None:
 
 def test_unsupported_obj_arguments(tmp_path: Path) -> None:
     path = write(tmp_path, "ok.obj", TRIANGLE + "f 1 2 3\n")
-    with pytest.raises(NotImplementedError, match="create_texture_atlas"):
-        io.load_obj(path, create_texture_atlas=True)
+    with pytest.raises(ValueError, match="texture_atlas_size"):
+        io.load_obj(path, create_texture_atlas=True, texture_atlas_size=0)
     with pytest.raises(NotImplementedError, match="path_manager"):
         io.load_obj(path, path_manager=object())
     with pytest.raises(ValueError, match="texture_wrap"):

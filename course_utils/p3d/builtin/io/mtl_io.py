@@ -492,3 +492,114 @@ def _bilinear_interpolation_grid_sample(image: torch.Tensor, grid: torch.Tensor)
 
 #: PyTorch3D keeps a second, slower implementation of the same sampling for reference.
 _bilinear_interpolation_vectorized = _bilinear_interpolation_grid_sample
+
+
+# --------------------------------------------------------------------------- texture atlas
+def _atlas_barycentrics(size: int, device: torch.device) -> torch.Tensor:
+    """``(R, R, 3)`` barycentric coordinates of the texel centres of an ``R x R`` atlas.
+
+    The face's triangle (corners at barycentric ``w0 = 1``, ``w1 = 1``, ``w2 = 1``) is cut
+    into ``R * R`` small triangles: cell ``(row i, column j)`` with ``i + j < R`` is the
+    upright triangle whose centroid is ``w0 = (j + 1/3) / R``, ``w1 = (i + 1/3) / R``; a
+    cell above the anti-diagonal is the upside-down triangle of the mirrored cell
+    ``(R - 1 - i, R - 1 - j)``, centroid ``((R - 1 - j) + 2/3) / R``, ... (SoftRas's layout,
+    which ``TexturesAtlas`` samples).
+    """
+    rows = torch.arange(size, device=device, dtype=torch.float32)[:, None].expand(size, size)
+    cols = torch.arange(size, device=device, dtype=torch.float32)[None, :].expand(size, size)
+    below = (rows + cols) < size
+    w0 = torch.where(below, (cols + 1.0 / 3.0) / size, (size - 1.0 - cols + 2.0 / 3.0) / size)
+    w1 = torch.where(below, (rows + 1.0 / 3.0) / size, (size - 1.0 - rows + 2.0 / 3.0) / size)
+    return torch.stack([w0, w1, 1.0 - w0 - w1], dim=-1)
+
+
+def make_material_atlas(
+    image: torch.Tensor, faces_verts_uvs: torch.Tensor, texture_size: int
+) -> torch.Tensor:
+    """Sample a texture image into an ``R x R`` texel grid per face (a texture atlas).
+
+    Args:
+        image: ``(H, W, C)`` image, row 0 at the **bottom** (v = 0), i.e. flipped from
+            how images are stored (:func:`make_mesh_texture_atlas` flips it).
+        faces_verts_uvs: ``(F, 3, 2)`` (u, v) of each face's three corners.
+        texture_size: ``R``.
+
+    Returns:
+        ``(F, R, R, C)``: texel ``[f, i, j]`` is the image (bilinear, texel centres at
+        u, v = 0 and 1) at the (u, v) of the cell's centroid (see
+        :func:`_atlas_barycentrics`).
+    """
+    bary = _atlas_barycentrics(texture_size, faces_verts_uvs.device).to(faces_verts_uvs.dtype)
+    # (F, 1, 1, 3, 2) weighted by (R, R, 3, 1) and summed over the corners: (F, R, R, 2).
+    uv = (faces_verts_uvs[:, None, None] * bary[..., None]).sum(dim=-2)
+    F_ = uv.shape[0]
+    maps = image.permute(2, 0, 1)[None].expand(F_, -1, -1, -1).to(uv.dtype)
+    texels = torch.nn.functional.grid_sample(
+        maps, uv * 2.0 - 1.0, mode="bilinear", align_corners=True
+    )  # (F, C, R, R)
+    return texels.permute(0, 2, 3, 1)
+
+
+def make_mesh_texture_atlas(
+    material_properties: MaterialProperties | None,
+    texture_images: TextureImages | None,
+    face_material_names: np.ndarray,
+    faces_uvs: torch.Tensor,
+    verts_uvs: torch.Tensor,
+    texture_size: int,
+    texture_wrap: str | None,
+) -> torch.Tensor:
+    """A per-face texture atlas ``(F, R, R, 3)`` from an OBJ's materials (PyTorch3D's rules).
+
+    Faces start white; a face whose material has a diffuse colour ``Kd`` takes it; a face
+    whose material has a texture image takes the image sampled over the face (not
+    multiplied by ``Kd``, as in PyTorch3D and SoftRas).
+
+    Args:
+        material_properties: ``name -> {"diffuse_color": (3,), ...}`` (or None).
+        texture_images: ``name -> (H, W, 3 or 4)`` images in [0, 1], row 0 at the top.
+        face_material_names: ``(F,)`` array of each face's material name ("" for none).
+        faces_uvs: ``(F, 3)`` int64 indices into ``verts_uvs`` (-1 without uvs).
+        verts_uvs: ``(T, 2)`` texture coordinates (may be empty).
+        texture_size: ``R``.
+        texture_wrap: for (u, v) outside [0, 1]: ``"repeat"`` (keep the fractional part,
+            with a warning; coordinates inside [0, 1], 1 included, stay), ``"clamp"``, or
+            None (leave them; the sampling clamps).
+
+    Returns:
+        ``(F, R, R, 3)`` float32 atlas.
+    """
+    R = int(texture_size)
+    F_ = faces_uvs.shape[0]
+    device = faces_uvs.device
+    atlas = torch.ones((F_, R, R, 3), dtype=torch.float32, device=device)
+    names = np.asarray(face_material_names)
+    for name, props in (material_properties or {}).items():
+        chosen = torch.from_numpy(names == name).to(device)
+        if "diffuse_color" in props and bool(chosen.any()):
+            atlas[chosen] = props["diffuse_color"].to(device, torch.float32)
+    if not texture_images or verts_uvs is None or len(verts_uvs) == 0:
+        return atlas
+    faces_verts_uvs = verts_uvs[faces_uvs.clamp(min=0)]  # (F, 3, 2)
+    if texture_wrap == "repeat":
+        if bool(((faces_verts_uvs > 1) | (faces_verts_uvs < 0)).any()):
+            warnings.warn(
+                "Texture UV coordinates outside the range [0, 1]. The integer part will be "
+                "ignored to form a repeating pattern (texture_wrap='repeat').",
+                UserWarning,
+                stacklevel=4,
+            )
+            # Only the coordinates outside [0, 1] wrap: PyTorch3D takes ``% 1`` of all of
+            # them, which also moves the texture's right/top edge (u or v = 1) to 0.
+            outside = (faces_verts_uvs > 1) | (faces_verts_uvs < 0)
+            faces_verts_uvs = torch.where(outside, faces_verts_uvs % 1, faces_verts_uvs)
+    elif texture_wrap == "clamp":
+        faces_verts_uvs = faces_verts_uvs.clamp(0.0, 1.0)
+    for name, image in texture_images.items():
+        chosen = torch.from_numpy(names == name).to(device)
+        if not bool(chosen.any()):
+            continue
+        # Row 0 of the stored image is v = 1: flip so that row 0 is v = 0.
+        flipped = torch.flip(image[..., :3], dims=[0]).to(faces_verts_uvs.dtype)
+        atlas[chosen] = make_material_atlas(flipped, faces_verts_uvs[chosen], R).to(atlas.dtype)
+    return atlas

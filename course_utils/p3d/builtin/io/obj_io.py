@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from course_utils.atomic import atomic_write, temporary_path
-from course_utils.p3d.builtin.common import Device, make_device, unsupported
+from course_utils.p3d.builtin.common import Device, make_device
 from course_utils.p3d.builtin.io.errors import (
     MeshFileError,
     PathOrFile,
@@ -52,7 +52,7 @@ from course_utils.p3d.builtin.io.errors import (
     is_path,
     read_source_bytes,
 )
-from course_utils.p3d.builtin.io.mtl_io import load_materials
+from course_utils.p3d.builtin.io.mtl_io import load_materials, make_mesh_texture_atlas
 from course_utils.p3d.builtin.io.path_manager import local_path
 
 # The named tuples load_obj returns (PyTorch3D calls them _Faces and _Aux too).
@@ -361,6 +361,9 @@ def _load_obj_source(
     *,
     load_textures: bool,
     device: torch.device,
+    create_texture_atlas: bool = False,
+    texture_atlas_size: int = 4,
+    texture_wrap: str | None = "repeat",
 ) -> tuple[torch.Tensor, Any, Any]:
     """Read and convert one OBJ source; see :func:`load_obj`."""
     path = describe_source(f)
@@ -421,9 +424,25 @@ def _load_obj_source(
                 UserWarning,
                 stacklevel=_STACKLEVEL,
             )
+    used_names = list(content.material_names)
     if material_colors and not content.material_names:
         # No usemtl, but the library defines exactly one material: every face uses it.
         materials_idx = materials_idx.clamp(min=0)
+        used_names = [next(iter(material_colors))]
+
+    texture_atlas = None
+    if create_texture_atlas:
+        # Each face's material name ("" for none), then PyTorch3D's per-face atlas.
+        face_names = np.array(["", *used_names])[materials_idx.cpu().numpy() + 1]
+        texture_atlas = make_mesh_texture_atlas(
+            material_colors,
+            texture_images,
+            face_names,
+            textures_idx,
+            verts_uvs,
+            int(texture_atlas_size),
+            texture_wrap,
+        )
 
     faces = _Faces(
         verts_idx=verts_idx,
@@ -436,20 +455,23 @@ def _load_obj_source(
         verts_uvs=verts_uvs if len(verts_uvs) else None,
         material_colors=material_colors,
         texture_images=texture_images,
-        texture_atlas=None,
+        texture_atlas=texture_atlas,
     )
     return verts, faces, aux
 
 
 def _check_load_arguments(
-    create_texture_atlas: bool, texture_wrap: str | None, path_manager: object
+    create_texture_atlas: bool,
+    texture_wrap: str | None,
+    path_manager: object,
+    texture_atlas_size: int = 4,
 ) -> None:
-    if create_texture_atlas:
-        raise unsupported(
-            "create_texture_atlas",
-            create_texture_atlas,
-            "Use the UV texture (aux.verts_uvs, faces.textures_idx, aux.texture_images).",
-        )
+    if create_texture_atlas and not (
+        isinstance(texture_atlas_size, int) and not isinstance(texture_atlas_size, bool)
+    ):
+        raise ValueError(f"texture_atlas_size must be a positive int, got {texture_atlas_size!r}")
+    if create_texture_atlas and texture_atlas_size < 1:
+        raise ValueError(f"texture_atlas_size must be a positive int, got {texture_atlas_size}")
     if texture_wrap is not None and texture_wrap not in ("repeat", "clamp"):
         raise ValueError(
             f"texture_wrap must be one of ['repeat', 'clamp'] or None, got {texture_wrap!r}"
@@ -472,11 +494,12 @@ def load_obj(
             texture files are looked up in the OBJ's folder (the working directory for a
             file object, as in PyTorch3D) and never outside it.
         load_textures: read the material library (``mtllib``) and texture images.
-        create_texture_atlas: must be False (per-face texture atlases are not supported).
-        texture_atlas_size: size of the atlas per face; unused since atlases are not
-            supported.
-        texture_wrap: ``"repeat"``, ``"clamp"`` or None; in PyTorch3D it only affects the
-            texture atlas, so here it is only validated.
+        create_texture_atlas: also make ``aux.texture_atlas``, an ``(F, R, R, 3)`` texture
+            per face (white, or the material's ``Kd``, or its texture image sampled over
+            the face), as PyTorch3D does for ``TexturesAtlas``.
+        texture_atlas_size: ``R``, the atlas resolution per face.
+        texture_wrap: for the atlas, (u, v) outside [0, 1]: ``"repeat"`` (fractional
+            part), ``"clamp"`` or None.
         device: where to put the returned tensors.
         path_manager: None, or an ``iopath`` ``PathManager`` for local paths.
 
@@ -493,14 +516,14 @@ def load_obj(
           ``load_textures`` and a readable material library, a dict ``material name ->
           {"ambient_color": (3,), "diffuse_color": (3,), "specular_color": (3,),
           "shininess": (1,)}`` (keys present in the file) and a dict ``material name ->
-          (H, W, 3)`` float32 image in [0, 1]; otherwise both None. ``texture_atlas`` is
-          None.
+          (H, W, 3)`` float32 image in [0, 1]; otherwise both None. ``texture_atlas``:
+          the ``(F, R, R, 3)`` atlas with ``create_texture_atlas``, else None.
 
     Raises:
         FileNotFoundError: ``f`` does not exist.
         MeshFileError (a ``ValueError``): a line cannot be read; the message names the
             file, the line and what was expected.
-        NotImplementedError: ``create_texture_atlas=True`` or a ``path_manager``.
+        NotImplementedError: a ``path_manager`` that is not a local-file manager.
 
     As in PyTorch3D, a face index past the last vertex (uv, normal) gives a ``UserWarning``
     ("Faces have invalid indices", naming the file and line) and loads as it is, and an
@@ -515,9 +538,16 @@ def load_obj(
     Text encodings: a byte-order mark (UTF-8 or UTF-16) is honoured and dropped; files
     without one are read as UTF-8, or as Latin-1 when they are not valid UTF-8.
     """
-    _check_load_arguments(create_texture_atlas, texture_wrap, path_manager)
+    _check_load_arguments(create_texture_atlas, texture_wrap, path_manager, texture_atlas_size)
     f = local_path(f, path_manager)
-    return _load_obj_source(f, load_textures=load_textures, device=make_device(device))
+    return _load_obj_source(
+        f,
+        load_textures=load_textures,
+        device=make_device(device),
+        create_texture_atlas=create_texture_atlas,
+        texture_atlas_size=texture_atlas_size,
+        texture_wrap=texture_wrap,
+    )
 
 
 def load_objs_as_meshes(
@@ -548,14 +578,25 @@ def load_objs_as_meshes(
     from course_utils.p3d.builtin.renderer.mesh.textures import TexturesUV
     from course_utils.p3d.builtin.structures import Meshes, join_meshes_as_batch
 
-    _check_load_arguments(create_texture_atlas, texture_wrap, path_manager)
+    _check_load_arguments(create_texture_atlas, texture_wrap, path_manager, texture_atlas_size)
     target = make_device(device) if device is not None else torch.device("cpu")
     meshes = []
     for f in (local_path(name, path_manager) for name in files):
-        verts, faces, aux = _load_obj_source(f, load_textures=load_textures, device=target)
+        verts, faces, aux = _load_obj_source(
+            f,
+            load_textures=load_textures,
+            device=target,
+            create_texture_atlas=create_texture_atlas,
+            texture_atlas_size=texture_atlas_size,
+            texture_wrap=texture_wrap,
+        )
         textures = None
         images = aux.texture_images
-        if images:
+        if create_texture_atlas:
+            from course_utils.p3d.builtin.renderer.mesh.textures import TexturesAtlas
+
+            textures = TexturesAtlas(atlas=[aux.texture_atlas])
+        elif images:
             if aux.verts_uvs is None:
                 warnings.warn(
                     f"{describe_source(f)} has a texture image but no texture coordinates "
