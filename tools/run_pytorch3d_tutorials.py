@@ -17,12 +17,14 @@ temporary folder holding copies of that data and of the helpers, with:
 * the one helper line that assumes a GPU (``.cuda()`` in ``camera_visualization.py``)
   moved to the cameras' device, as a CPU run with real PyTorch3D needs too;
 * with ``--quick N``, every loop length the tutorial sets (``Niter = 2000``,
-  ``n_iter = 300``, ``tqdm(range(200))``, ``n_frames``) cut to at most N, so a check
-  takes minutes; without it the tutorials run as written (hours on a CPU).
+  ``n_iter = 300``, ``tqdm(range(200))``, ``n_frames=3*5``) and ``batch_size`` cut to at
+  most N, so a check takes minutes and less memory (the NeRF tutorial's batch of 6
+  views needs several GB on a CPU); without it the tutorials run as written (hours).
 
 It prints one row per tutorial: ran to its end, or the cell and error it stopped at, the
-kernel's CPU time and the wall time. ``--images DIR`` saves every image a tutorial shows
-(``DIR/<tutorial>_<cell>_<n>.png``) so the renders can be looked at. The tutorials that
+kernel's CPU time, the wall time and the largest kernel's peak memory so far.
+``--images DIR`` saves every image a tutorial shows (``DIR/<tutorial>_<cell>_<n>.png``)
+so the renders can be looked at. The tutorials that
 need data from the network (ShapeNet/R2N2, the dolphin and Pittsburgh point cloud
 downloads, DensePose's SMPL model) and the Implicitron ones are listed, not run.
 ``scikit-image`` is only used by one tutorial, for ``img_as_ubyte``; when it is not
@@ -75,9 +77,12 @@ CPU_FIXES = {
 
 #: Assignments of loop lengths that ``--quick`` shortens (``Niter = 2000`` ...).
 _LOOP_LENGTH = re.compile(
-    r"^(?P<head>\s*(?:Niter|n_iter|num_iter|n_iters|num_iters|n_frames|num_frames)\s*=\s*)"
+    r"^(?P<head>\s*(?:Niter|n_iter|num_iter|n_iters|num_iters|n_frames|num_frames|batch_size)"
+    r"\s*=\s*)"
     r"(?P<value>\d+)(?P<tail>.*)$"
 )
+#: ``n_frames=3*5`` keyword (or default) arguments: the rotating renders at the end.
+_FRAMES_ARG = re.compile(r"\bn_frames\s*=\s*(\d+)(?:\s*\*\s*(\d+))?")
 #: Terminal colour codes in kernel tracebacks.
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: ``tqdm(range(200))`` loops with a literal length.
@@ -124,6 +129,9 @@ def rewrite_source(source: str, quick: int | None) -> str:
             if match and int(match["value"]) > quick:
                 line = f"{match['head']}{quick}{match['tail']}  # quick check"
             line = _TQDM_RANGE.sub(lambda m: f"tqdm(range({min(int(m[1]), quick)}))", line)
+            line = _FRAMES_ARG.sub(
+                lambda m: f"n_frames={min(int(m[1]) * int(m[2] or 1), quick)}", line
+            )
         out.append(line)
     return "\n".join(out)
 
@@ -199,7 +207,7 @@ def run_one(
 ) -> dict[str, object]:
     """Run one tutorial; return its outcome, CPU and wall seconds."""
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     notebook = prepare(tutorials / f"{name}.ipynb", quick)
     result: dict[str, object] = {"name": name, "cells": len(notebook.cells) - 1}
@@ -232,6 +240,11 @@ def run_one(
             where = f"cell {failed}" if failed is not None else "a cell"
             last = _ANSI.sub("", last)  # tracebacks come coloured
             result["outcome"] = f"stopped at {where}: {last}"
+        except DeadKernelError:
+            done = sum(1 for cell in notebook.cells if cell.get("outputs"))
+            result["outcome"] = (
+                f"kernel died after {done} cells with output (killed: out of memory?)"
+            )
         finally:
             os.environ["PATH"] = path
         if images is not None:
@@ -241,6 +254,8 @@ def run_one(
         after.ru_stime - cpu_before.ru_stime
     )
     result["wall_s"] = time.perf_counter() - start
+    # ru_maxrss of the children is the largest kernel so far (KiB on Linux).
+    result["peak_mib"] = after.ru_maxrss / 1024
     return result
 
 
@@ -268,25 +283,26 @@ def main(argv: list[str] | None = None) -> int:
 
     mode = "as written" if args.quick is None else f"quick: loops cut to {args.quick} steps"
     print(f"PyTorch3D tutorials on the built-in backend ({mode})\n")
-    print(f"| {'tutorial':58} | result | kernel CPU s | wall s |")
-    print(f"|{'-' * 60}|--------|-------------:|-------:|")
+    print(f"| {'tutorial':58} | result | kernel CPU s | wall s | peak MiB |")
+    print(f"|{'-' * 60}|--------|-------------:|-------:|---------:|")
     finished = 0
     for name in args.tutorials:
         if name in NOT_RUN:
-            print(f"| {name:58} | not run: {NOT_RUN[name]} | | |")
+            print(f"| {name:58} | not run: {NOT_RUN[name]} | | | |")
             continue
         if not (tutorials / f"{name}.ipynb").is_file():
-            print(f"| {name:58} | no such tutorial | | |")
+            print(f"| {name:58} | no such tutorial | | | |")
             continue
         result = run_one(tutorials, name, args.quick, args.timeout, args.images)
         finished += result["outcome"] == "ran to its end"
         print(
-            f"| {name:58} | {result['outcome']} | {result['cpu_s']:.0f} | {result['wall_s']:.0f} |",
+            f"| {name:58} | {result['outcome']} | {result['cpu_s']:.0f} | "
+            f"{result['wall_s']:.0f} | {result['peak_mib']:.0f} |",
             flush=True,
         )
     for name, why in NOT_RUN.items():
         if name not in args.tutorials:
-            print(f"| {name:58} | not run: {why} | | |")
+            print(f"| {name:58} | not run: {why} | | | |")
     print(
         f"\n{finished} of {len([t for t in args.tutorials if t not in NOT_RUN])} ran to their end."
     )
