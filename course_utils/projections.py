@@ -345,14 +345,16 @@ def pseudo_render(
         won_z = (won_xyz * R_z.index_select(0, won_camera)).sum(-1) + T_z.index_select(
             0, won_camera
         )
-    # In place into a fresh zero image (autograd records the copy: no second image).
+    # In place into a fresh zero image (autograd records the scatter: no second image;
+    # scatter_ is about twice as fast as index_copy_ for random pixels on a CPU).
     depth = torch.zeros(num_pixels, dtype=points.dtype, device=device)
-    depth.index_copy_(0, won_pixel, won_z)
+    depth.scatter_(0, won_pixel, won_z)
     feats = None
     if features is not None:
         flat = features.reshape(B * P, -1)
-        feats = torch.zeros(num_pixels, flat.shape[1], dtype=flat.dtype, device=device)
-        feats.index_copy_(0, won_pixel, flat.index_select(0, won_flat))
+        channels = flat.shape[1]
+        feats = torch.zeros(num_pixels, channels, dtype=flat.dtype, device=device)
+        feats.scatter_(0, won_pixel[:, None].expand(-1, channels), flat.index_select(0, won_flat))
         feats = feats.view(B * k, S, S, -1)
     return PseudoRender(
         depth.view(B * k, S, S), mask.view(B * k, S, S), feats, won_pixel, won_point
@@ -367,8 +369,10 @@ _buffers = threading.local()
 def _key_buffer(size: int, device: torch.device) -> torch.Tensor:
     """A ``(size,)`` int64 tensor filled with :data:`_NO_POINT`, reused between calls.
 
-    The z-buffer of :func:`pseudo_render` is scratch memory (never returned): reusing one
-    buffer per thread and device saves allocating (and the OS zeroing) megabytes per call.
+    The z-buffer of :func:`pseudo_render` is scratch memory (never returned): one buffer per
+    thread and device saves allocating (and the OS zeroing) megabytes per call. Filling it
+    again is one sequential pass, faster than resetting only the touched entries (random
+    writes) at 30,000 points in 512².
     """
     cache = getattr(_buffers, "keys", None)
     if cache is None:
