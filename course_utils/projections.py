@@ -304,6 +304,11 @@ def pseudo_render(
             )  # fmt: skip
             packed = torch.gather(packed, 1, order[..., None].expand(B, Q, 3))
         Q = packed.shape[1]
+        if B * k * Q >= 2**32:  # the candidate's index must fit in the key's low 32 bits
+            raise ValueError(
+                f"{B} clouds x {k} cameras x {Q} points is too many for one call (< 2^32): "
+                "render the batch in parts"
+            )
         # The k cameras of a cloud in one product, computed transposed, (4k, 3) @ (3, Q):
         # a product with an inner size of 3 is many times faster this way round on a CPU.
         rows_b = rows.expand(B * k, 4, 3).reshape(B, 4 * k, 3)
