@@ -154,11 +154,24 @@ def depth_metrics(
     return {"abs_rel": rel.sum(1) / count, "delta1": good / count}
 
 
-def predict_depth(model: Any, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(B, 3, S, S)`` -> depth ``(B, S, S)`` and mask probabilities ``(B, S, S)`` (no grad)."""
+def predict_depth(
+    model: Any, images: torch.Tensor, flip: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(B, 3, S, S)`` -> depth ``(B, S, S)`` and mask probabilities ``(B, S, S)`` (no grad).
+
+    ``flip=True`` also runs the mirrored images (left-right) and averages the two
+    predictions, mirrored back (test-time augmentation, as in Godard et al. 2017): a
+    mirrored photo is a photo of the mirrored object, whose depth is the mirrored depth,
+    so both answers estimate the same map and their errors partly cancel; it costs a
+    second forward pass.
+    """
     model.eval()
+    images = images.to(model.device)
     with torch.no_grad():
-        depth, logits = model(images.to(model.device))
+        depth, logits = model(images)
+        if flip:
+            depth_m, logits_m = model(images.flip(-1))
+            depth, logits = (depth + depth_m.flip(-1)) / 2, (logits + logits_m.flip(-1)) / 2
     return depth[:, 0].cpu(), torch.sigmoid(logits[:, 0]).cpu()
 
 

@@ -17,6 +17,7 @@ from course_utils.depth import (
     depth_metrics,
     depth_to_points,
     evaluate_depth,
+    predict_depth,
     reliable_pixels,
 )
 from course_utils.metrics import f_score
@@ -96,6 +97,25 @@ def test_reliable_pixels_drop_a_depth_step_and_the_rim() -> None:
     assert not reliable_pixels(steep, full, fov=30.0, erode=0, max_slope=4.0).any()
     with pytest.raises(ValueError, match="depth and mask"):
         reliable_pixels(depth, mask[:10], fov=30.0)
+
+
+def test_predict_depth_flip_averages_the_mirrored_prediction() -> None:
+    class ColumnDepth(torch.nn.Module):  # depth = 2 + column index / 10, mask logit = row
+        device = torch.device("cpu")
+
+        def forward(self, images):
+            b, _, h, w = images.shape
+            cols = torch.arange(w, dtype=torch.float32).expand(b, 1, h, w)
+            rows = torch.arange(h, dtype=torch.float32)[:, None].expand(b, 1, h, w)
+            return 2 + cols / 10, rows - 2.5
+
+    images = torch.rand(2, 3, 6, 8)
+    depth, prob = predict_depth(ColumnDepth(), images)
+    assert torch.allclose(depth[0, 0], 2 + torch.arange(8.0) / 10)
+    flipped, prob_flipped = predict_depth(ColumnDepth(), images, flip=True)
+    # (c + (7 - c)) / 2 = 3.5 columns everywhere; the mask (by row) is unchanged by a flip
+    assert torch.allclose(flipped, torch.full((2, 6, 8), 2.35))
+    assert torch.allclose(prob_flipped, prob)
 
 
 def test_depth_gradient_loss_known_values() -> None:
