@@ -12,11 +12,12 @@ Prints Markdown tables (paste them into ``benchmarks/README.md``):
 * the depth network and a constant-depth baseline on the test split: AbsRel, δ<1.25, mask IoU;
 * the reconstructed surface of test views ``start .. start + views - 1``, from the network's
   depth and from the true depth, with the built-in spectral Poisson and with Open3D's
-  screened Poisson (both trimmed by the same density rule), with the edge filter
-  (:func:`course_utils.depth.reliable_pixels`, the pipeline's default) and, for the
-  network's depth, without it: precision at τ = 0.02 (2 % of the bounding-box diagonal)
-  against the true mesh, completeness against the visible true surface, F1, and the
-  **CPU seconds** per view (``time.process_time``; run with ``OMP_NUM_THREADS=1``).
+  screened Poisson (both trimmed by the same density rule); with the edge filter
+  (:func:`course_utils.depth.reliable_pixels`, off by default) as extra rows, and the
+  network's depth averaged with its mirrored prediction (``predict_depth(flip=True)``):
+  precision at τ = 0.02 (2 % of the bounding-box diagonal) against the true mesh,
+  completeness against the visible true surface, F1, and the **CPU seconds** per view
+  (``time.process_time``; run with ``OMP_NUM_THREADS=1``).
 
 ``--json`` also writes the per-view rows, so that slices of the test views run as separate
 processes can be merged into one table with ``--merge``.
@@ -39,12 +40,13 @@ from course_utils.config import OUTPUT_DIR
 
 #: (input, Poisson, edge filter) rows of the surface table, in order.
 CASES = (
-    ("network depth", "builtin", True),
-    ("network depth", "open3d", True),
     ("network depth", "builtin", False),
-    ("true depth", "builtin", True),
-    ("true depth", "open3d", True),
+    ("network depth", "open3d", False),
+    ("network depth", "builtin", True),
+    ("network depth, flip-averaged", "builtin", False),
     ("true depth", "builtin", False),
+    ("true depth", "open3d", False),
+    ("true depth", "builtin", True),
 )
 
 
@@ -68,8 +70,10 @@ def surface_rows(net, test, start: int, count: int, resolution: int) -> list[dic
         visible, _ = depth.depth_to_points(item["image"], item["depth"][0], true_mask, *camera)
         truth = photo3d.mesh_points(item["verts"], item["faces"], 20000)
         pred, prob = depth.predict_depth(net, item["image"][None])
+        flip, flip_prob = depth.predict_depth(net, item["image"][None], flip=True)
         inputs = {
             "network depth": (pred[0], prob[0] > 0.5),
+            "network depth, flip-averaged": (flip[0], flip_prob[0] > 0.5),
             "true depth": (item["depth"][0], true_mask),
         }
         for source, method, edge_filter in CASES:
@@ -109,8 +113,8 @@ def print_tables(rows: list[dict]) -> None:
               f"{mean['completeness']:.1f} | {mean['f1']:.1f} | {mean['cpu_s']:.2f} | "
               f"{mean['wall_s']:.2f} |")  # fmt: skip
     for source in ("network depth", "true depth"):
-        ours = groups.get((source, "builtin", True))
-        theirs = groups.get((source, "open3d", True))
+        ours = groups.get((source, "builtin", False))
+        theirs = groups.get((source, "open3d", False))
         if not ours or not theirs:
             continue
         gap = np.array([r["f1"] for r in theirs]) - np.array([r["f1"] for r in ours])

@@ -184,7 +184,7 @@ def depth_pipeline(
     trim: float = 0.4,
     progress: Any = None,
     erode: int = 1,
-    max_slope: float | None = 4.0,
+    max_slope: float | None = None,
 ) -> DepthReconstruction:
     """A depth map (predicted or true) -> cleaned cloud -> normals -> Poisson -> trimmed mesh.
 
@@ -198,10 +198,12 @@ def depth_pipeline(
         trim: both meshes keep the vertices whose relative density of the cleaned
             points is at least ``trim`` (:func:`~course_utils.point_processing.relative_density`).
         progress: an optional ``tqdm`` bar advanced once per step (5 steps).
-        erode, max_slope: before lifting, keep only the mask's pixels that
-            :func:`~course_utils.depth.reliable_pixels` trusts (``erode`` pixels inside the
-            silhouette, no depth step over ``max_slope`` pixel footprints); ``max_slope=None``
-            lifts every pixel of ``mask``.
+        erode, max_slope: an optional edge filter: with a ``max_slope`` (e.g. 4), only the
+            mask's pixels that :func:`~course_utils.depth.reliable_pixels` trusts are lifted
+            (``erode`` pixels inside the silhouette, no depth step over ``max_slope`` pixel
+            footprints). Off by default: on the course's held-out views it did not raise
+            the precision of the network's surface (its errors are not at the edges) and it
+            costs completeness (``benchmarks/README.md``, chapter 08).
     """
     from course_utils.depth import camera_centre, depth_to_points, reliable_pixels
     from course_utils.point_processing import (
