@@ -40,12 +40,20 @@ from dataclasses import dataclass
 
 import torch
 
+from course_utils.p3d.builtin.renderer.limits import check_output_size
 from course_utils.splats.gaussians import Gaussians, covariances, eval_sh
 
 __all__ = ["render_gaussians", "project_gaussians", "composite_pixel", "RenderOutput", "Projected"]
 
-#: Candidate (Gaussian, pixel) pairs examined at once (bounds memory: ~200 bytes each).
+#: Candidate (Gaussian, pixel) pairs examined at once (bounds memory: ~240 bytes each).
 CHUNK_PAIRS = 1 << 19
+#: Bytes per candidate pair of a chunk, forward and backward (float32; measured peak memory
+#: of one Gaussian covering a 1500² image: about 230, rounded up).
+PAIR_BYTES = 240
+#: Bytes per pixel and view of the arrays chunking cannot bound (float32): the outputs and
+#: their stacked copies, the per-pixel accumulators, transmittance, summed-area table and
+#: the backward's copies (measured: about 115 with gradients; rounded up with room).
+PIXEL_BYTES = 168
 #: Contributing pairs the forward pass keeps for the backward (beyond: found again).
 CACHE_PAIRS = 1 << 22
 #: Low-pass filter added to every 2D covariance, in px².
@@ -171,6 +179,7 @@ class _Plan:
     bounds: list[int]  # chunk boundaries into `order`
     height: int
     width: int
+    largest_chunk: int  # candidate pairs of the largest chunk
 
 
 def _plan(proj: Projected, height: int, width: int, chunk_pairs: int) -> tuple[_Plan, torch.Tensor]:
@@ -208,6 +217,9 @@ def _plan(proj: Projected, height: int, width: int, chunk_pairs: int) -> tuple[_
         targets = torch.arange(chunk_pairs, max(total, chunk_pairs), chunk_pairs, device=u.device)
         inner = torch.searchsorted(ends, targets, right=True).tolist()
         bounds = sorted(set([0] + [b for b in inner if 0 < b < len(order)] + [len(order)]))
+        # A Gaussian's box is never split, so one huge box makes a chunk of its own size.
+        edges = torch.cat([ends.new_zeros(1), ends])[torch.tensor(bounds, device=ends.device)]
+        largest = int((edges[1:] - edges[:-1]).max()) if len(bounds) > 1 else 0
         plan = _Plan(
             order,
             col_lo[order].long(),
@@ -217,6 +229,7 @@ def _plan(proj: Projected, height: int, width: int, chunk_pairs: int) -> tuple[_
             bounds,
             height,
             width,
+            largest,
         )
     return plan, radii
 
@@ -442,9 +455,24 @@ def render_gaussians(
         :class:`RenderOutput` with ``images`` ``(N, H, W, 3)``, ``alphas`` ``(N, H, W)``,
         ``depths`` ``(N, H, W)`` (alpha-weighted mean view z, 0 where alpha is 0), the
         screen means per view and the box radii ``(N, P)``.
+
+    Raises:
+        ValueError: before allocating, when the per-pixel arrays (``N x H x W`` x
+            ``PIXEL_BYTES``) or the largest chunk of candidate pairs (``PAIR_BYTES`` each;
+            one Gaussian's box is never split, so a huge Gaussian in a huge image makes a
+            chunk of its own) would exceed the memory budget of the course's rasterizers
+            (4 GiB; ``COURSE_MAX_RASTER_BYTES``).
     """
     height, width = _check_inputs(gaussians, cameras, image_size)
     dtype, device = gaussians.means.dtype, gaussians.means.device
+    scale = dtype.itemsize / 4  # the byte counts are for float32
+    # Chunking bounds the candidate pairs, not the per-pixel arrays: check those at once.
+    check_output_size(
+        "render_gaussians",
+        (len(cameras), height, width),
+        int(PIXEL_BYTES * scale),
+        "image_size (or render fewer cameras at once)",
+    )
     bg = torch.as_tensor(background, dtype=dtype, device=device).reshape(3)
     bg = torch.cat([bg, bg.new_zeros(1)])  # depth channel: 0 behind everything
     images, alphas, depths, means, radii = [], [], [], [], []
@@ -454,6 +482,14 @@ def render_gaussians(
         if means2d.requires_grad:
             means2d.retain_grad()  # its gradient drives densification
         plan, radius = _plan(proj, height, width, chunk_pairs)
+        # ...nor a single Gaussian whose 3σ box covers a huge image (boxes are not split).
+        check_output_size(
+            "render_gaussians (largest chunk of candidate pairs)",
+            (plan.largest_chunk,),
+            int(PAIR_BYTES * scale),
+            "image_size or chunk_pairs, or shrink the largest Gaussians (a Gaussian's 3σ "
+            "pixel box is examined in one chunk)",
+        )
         features = torch.cat([proj.colors, proj.depths[:, None]], 1)
         out, alpha = _Composite.apply(means2d, proj.conics, proj.opacities, features, bg, plan)
         out, alpha = out.view(height, width, 4), alpha.view(height, width)
