@@ -88,7 +88,8 @@ def test_anisotropic_ellipse_matches_jacobian_formula():
     torch.testing.assert_close(proj.means2d[0], centre, rtol=0, atol=2e-5)
     # ... which is where the camera itself puts the point on the screen (in its dtype).
     screen = cam.transform_points_screen(mean[None, None].float(), image_size=((size, size),))
-    torch.testing.assert_close(proj.means2d[0].float(), screen[0, 0, :2] - 0.5, rtol=0, atol=1e-4)
+    pixel = screen[0, 0, :2].double() - 0.5
+    torch.testing.assert_close(proj.means2d[0], pixel, rtol=0, atol=1e-4)
     # The rendered alpha's second moments are those of a Gaussian cut at Mahalanobis 3.
     alpha = render_gaussians(g, cam, size).alphas[0]
     rows, cols = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
