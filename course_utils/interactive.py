@@ -37,13 +37,20 @@ def interactive_available() -> bool:
 
 
 def _rgb(color: Any, default: tuple[float, float, float]) -> Any:
-    """Plotly colour strings ``rgb(r,g,b)`` (one or a list) -> matplotlib RGB in [0, 1]."""
+    """Plotly colours -> matplotlib RGB in [0, 1].
+
+    Colour strings ``rgb(r,g,b)`` (one or a list), or numeric ``(V, 3)`` rows in 0..255
+    (PyTorch3D's ``plot_scene`` gives a mesh's vertex colours that way).
+    """
     if color is None:
         return default
     if isinstance(color, str):
         if color.startswith("rgb("):
             return tuple(float(v) / 255 for v in color[4:-1].split(","))
         return color
+    numeric = np.asarray(color)
+    if numeric.dtype.kind in "fiu":
+        return numeric[..., :3].astype(float) / 255
     return np.array([_rgb(c, default) for c in color])
 
 

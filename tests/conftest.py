@@ -49,17 +49,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "builtin_only: tests of the built-in backend's own behaviour (its error messages, "
-        "its NotImplementedError for unsupported arguments); skipped with real PyTorch3D",
+        "its NotImplementedError for unsupported arguments, what it accepts beyond PyTorch3D); "
+        "skipped with real PyTorch3D. builtin_only(reason=...) says why.",
     )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if BACKEND == "torch":
         return
-    skip = pytest.mark.skip(reason="checks the built-in backend; real PyTorch3D is active")
     for item in items:
-        if "builtin_only" in item.keywords:
-            item.add_marker(skip)
+        marker = item.get_closest_marker("builtin_only")
+        if marker is not None:
+            why = marker.kwargs.get("reason", "")
+            reason = "checks the built-in backend; real PyTorch3D is active"
+            item.add_marker(pytest.mark.skip(reason=f"{reason}: {why}" if why else reason))
 
 
 @pytest.fixture(scope="module")

@@ -71,13 +71,15 @@ def run_python(code: str, backend: str | None, extra_path: Path | None = None):
 
 
 def pytorch3d_importable() -> bool:
-    return run_python("import pytorch3d._C", backend="torch").returncode == 0
+    # torch first: PyTorch3D's extension links against torch's libraries
+    return run_python("import torch, pytorch3d._C", backend="torch").returncode == 0
 
 
 def test_backend_value_and_description():
     assert p3d.BACKEND in ("torch", "pytorch3d")
     description = p3d.describe_backend()
-    assert ("built-in" in description) == (p3d.BACKEND == "torch")
+    assert description.startswith("real PyTorch3D") == (p3d.BACKEND == "pytorch3d")
+    assert description.startswith("built-in") == (p3d.BACKEND == "torch")
 
 
 @pytest.mark.parametrize("subpackage", sorted(REQUIRED_NAMES))

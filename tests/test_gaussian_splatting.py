@@ -83,9 +83,14 @@ def test_anisotropic_ellipse_matches_jacobian_formula():
     sigma_view = R[0].T @ covariances(torch.log(scales)[None], quat[None])[0] @ R[0]
     cov = jac @ sigma_view @ jac.T + rast.DILATION * torch.eye(2, dtype=torch.float64)
     torch.testing.assert_close(proj.cov2d[0], cov)
-    # ... and the centre is where the camera itself puts the point on the screen.
-    screen = cam.transform_points_screen(mean[None, None], image_size=((size, size),))[0, 0, :2]
-    torch.testing.assert_close(proj.means2d[0], screen - 0.5)
+    # ... the centre is at (S/2)(1 - ndc) - 1/2 with ndc = (s x / z, s y / z) ...
+    centre = half * (1 - s * torch.tensor([x / z, y / z], dtype=torch.float64)) - 0.5
+    # (to float32 rounding: PyTorch3D builds an FoV camera's projection matrix in float32)
+    torch.testing.assert_close(proj.means2d[0], centre, rtol=0, atol=2e-5)
+    # ... which is where the camera itself puts the point on the screen (in its dtype).
+    screen = cam.transform_points_screen(mean[None, None].float(), image_size=((size, size),))
+    pixel = screen[0, 0, :2].double() - 0.5
+    torch.testing.assert_close(proj.means2d[0], pixel, rtol=0, atol=1e-4)
     # The rendered alpha's second moments are those of a Gaussian cut at Mahalanobis 3.
     alpha = render_gaussians(g, cam, size).alphas[0]
     rows, cols = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")

@@ -230,6 +230,18 @@ def test_plot_scene_traces_and_static_fallback():
         assert show_figure(fig, static=True) is not fig  # the matplotlib picture
 
 
+def test_static_fallback_reads_both_backends_vertex_colours():
+    from course_utils.interactive import _rgb
+
+    grey = (0.8, 0.8, 0.8)
+    assert _rgb(None, grey) == grey
+    assert _rgb("rgb(255,0,51)", grey) == (1.0, 0.0, 0.2)
+    strings = _rgb(["rgb(0,0,0)", "rgb(255,255,255)"], grey)  # the built-in plot_scene
+    np.testing.assert_allclose(strings, [[0, 0, 0], [1, 1, 1]])
+    rows = np.array([[255.0, 0.0, 51.0], [0.0, 127.5, 255.0]], dtype=np.float32)  # PyTorch3D's
+    np.testing.assert_allclose(_rgb(rows, grey), [[1, 0, 0.2], [0, 0.5, 1]], rtol=1e-6)
+
+
 def test_io_accepts_a_path_manager_of_local_files(tmp_path):
     from course_utils.p3d.builtin.io import load_obj, save_obj
 

@@ -48,12 +48,14 @@ def barycentric_tolerance(case, faces, verts, pix_to_face):
     ``32 * eps * R * L / A2 * z_max / z_min``: small faces seen edge-on are ill-conditioned
     and get a wider tolerance, well-shaped faces a tight one (a few 1e-5 at 64 x 64).
     """
-    cameras = renderer.FoVPerspectiveCameras(
-        R=case["R"].double(), T=case["T"].double(), fov=float(case["fov"])
-    )
-    ndc = cameras.transform_points(verts.double()[None])[0][faces][:, :, :2]  # (F, 3, 2)
-    view_z = cameras.get_world_to_view_transform().transform_points(verts.double()[None])[0]
-    view_z = view_z[faces][:, :, 2]
+    cameras = renderer.FoVPerspectiveCameras(R=case["R"], T=case["T"], fov=float(case["fov"]))
+    # The cameras' matrices in float64 (PyTorch3D builds an FoV projection in float32).
+    full = cameras.get_full_projection_transform().get_matrix()[0].double()
+    view = cameras.get_world_to_view_transform().get_matrix()[0].double()
+    homogeneous = torch.cat([verts.double(), torch.ones(len(verts), 1, dtype=torch.float64)], 1)
+    clip = homogeneous @ full
+    ndc = (clip[:, :2] / clip[:, 3:])[faces]  # (F, 3, 2)
+    view_z = (homogeneous @ view)[:, 2][faces]  # (F, 3)
     edges = ndc.roll(-1, 1) - ndc
     longest = edges.norm(dim=-1).amax(-1)
     area2 = (edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]).abs()
@@ -325,6 +327,9 @@ def test_batches_of_meshes_and_cameras_match_single_renders():
 
 
 # ---------------------------------------------------------------- gradients
+@pytest.mark.builtin_only(
+    reason="float64 finite differences; PyTorch3D's FoV projection and kernels are float32"
+)
 def test_gradients_match_finite_differences():
     # A small scene in float64; the selection does not change under tiny moves, so the
     # outputs are smooth functions of the vertices there.

@@ -8,14 +8,16 @@ import time
 import pytest
 import torch
 
-from course_utils.p3d import BACKEND, renderer, structures, utils
+from course_utils.p3d import renderer, structures, utils
 from course_utils.p3d.builtin.renderer.limits import (
     DEFAULT_MAX_RASTER_BYTES,
     check_output_size,
     max_raster_bytes,
 )
 
-pytestmark = pytest.mark.skipif(BACKEND != "torch", reason="checks of the built-in renderer")
+pytestmark = pytest.mark.builtin_only(
+    reason="the built-in renderer's setting checks and memory budget"
+)
 
 
 def render_mesh(**settings):

@@ -160,7 +160,18 @@ def test_matrix_quaternion_round_trip_including_180_degrees():
     close(q[-3:].abs(), torch.eye(4, dtype=torch.float64)[1:], atol=1e-12, rtol=0)
 
 
-@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize(
+    "fast",
+    [
+        False,
+        pytest.param(
+            True,
+            marks=pytest.mark.builtin_only(
+                reason="PyTorch3D's fast matrix_to_axis_angle loses the axis near pi"
+            ),
+        ),
+    ],
+)
 def test_axis_angle_round_trip_near_zero_and_pi(fast):
     v = rotations_with_extreme_angles()
     R = transforms.axis_angle_to_matrix(v, fast=fast)

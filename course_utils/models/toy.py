@@ -45,8 +45,13 @@ def _rotation(azim: float, elev: float) -> torch.Tensor:
 
 
 def _box_mesh(half: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    cube = ops.cubify(torch.ones(1, 1, 1, 1), 0.5, align="corner")  # the cube [-1, 1]³
-    return cube.verts_packed() * half, cube.faces_packed()
+    # One occupied cell in the middle of a 3³ grid: its cube is [-1/3, 1/3]³. (PyTorch3D's
+    # cubify runs 2-cell convolutions over the grid, so it rejects a 1³ grid.)
+    grid = torch.zeros(1, 3, 3, 3)
+    grid[0, 1, 1, 1] = 1.0
+    cube = ops.cubify(grid, 0.5, align="corner")
+    corners = torch.round(cube.verts_packed() * 3)  # exactly ±1: the cube [-1, 1]³
+    return corners * half, cube.faces_packed()
 
 
 def _ellipsoid_mesh(half: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
