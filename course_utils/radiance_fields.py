@@ -476,8 +476,13 @@ def _train(
     carve: bool = True,
     upsample: tuple[float, int] | None = None,
     clock: str = "wall",
+    eval_at: Sequence[float] | None = None,
 ) -> list[tuple[float, float]]:
-    """The loop both trainers share: random rays, MSE, a time budget, held-out PSNR."""
+    """The loop both trainers share: random rays, MSE, a time budget, held-out PSNR.
+
+    Held-out PSNR is measured every ``eval_every`` seconds of training, at the training
+    times ``eval_at`` as well (e.g. densely early on, to resolve when a level is reached),
+    and at the end."""
     from tqdm.auto import tqdm
 
     if not views.train:
@@ -489,6 +494,7 @@ def _train(
     eval_every = seconds / 10 if eval_every is None else eval_every
     history: list[tuple[float, float]] = []
     trained, step, next_eval = 0.0, 0, eval_every
+    extra = sorted(float(t) for t in (eval_at or ()))
     if clock not in _CLOCKS:
         raise ValueError(f"clock must be one of {sorted(_CLOCKS)}, got {clock!r}")
     now = _CLOCKS[clock]
@@ -525,11 +531,14 @@ def _train(
         trained += elapsed
         bar.update(round(min(elapsed, seconds - bar.n), 1) if bar.n < seconds else 0)
         last = trained >= seconds or (max_steps is not None and step >= max_steps)
-        if eval_index and (trained >= next_eval or last):
+        due = trained >= next_eval or bool(extra and trained >= extra[0])
+        if eval_index and (due or last):
             history.append((trained, held_out_psnr(field, views, eval_index, n_pts)))
             bar.set_postfix(psnr=f"{history[-1][1]:.2f} dB")
             while next_eval <= trained:
                 next_eval += eval_every
+            while extra and extra[0] <= trained:
+                extra.pop(0)
     bar.close()
     return history
 
@@ -554,6 +563,7 @@ def train_grid_field(
     seed: int = 0,
     progress: bool = True,
     clock: str = "wall",
+    eval_at: Sequence[float] | None = None,
 ) -> tuple[GridRadianceField, list[tuple[float, float]]]:
     """Fit a :class:`GridRadianceField` to ``views.train`` for ``seconds`` of training.
 
@@ -568,6 +578,7 @@ def train_grid_field(
         tv_weight: weight of the total-variation regulariser on the grid.
         tv_block: estimate it on a random block of this many voxels per side (None: all).
         eval_every: seconds of training between held-out evaluations (default budget/10).
+        eval_at: also evaluate at these training times (seconds), e.g. densely early on.
         eval_views: views to evaluate on (default ``views.test``).
         occupancy_every: rebuild the empty-space occupancy grid every this many steps
             (None: evaluate every sample).
@@ -596,7 +607,7 @@ def train_grid_field(
     history = _train(
         field, views, seconds, make_optimizer, regulariser if tv_weight > 0 else None,
         batch_rays, n_pts, eval_every, eval_views, max_steps, progress, "grid field",
-        occupancy_every, carve, upsample, clock,
+        occupancy_every, carve, upsample, clock, eval_at,
     )  # fmt: skip
     return field, history
 
@@ -620,6 +631,7 @@ def train_nerf(
     seed: int = 0,
     progress: bool = True,
     clock: str = "wall",
+    eval_at: Sequence[float] | None = None,
 ) -> tuple[NeRFField, list[tuple[float, float]]]:
     """Fit a :class:`NeRFField` to ``views.train`` for ``seconds`` of training.
 
@@ -634,6 +646,6 @@ def train_nerf(
     history = _train(
         field, views, seconds, lambda: torch.optim.Adam(field.parameters(), lr=lr), None,
         batch_rays, n_pts, eval_every, eval_views, max_steps, progress, "NeRF",
-        occupancy_every, carve, None, clock,
+        occupancy_every, carve, None, clock, eval_at,
     )  # fmt: skip
     return field, history
