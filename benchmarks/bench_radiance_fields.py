@@ -49,6 +49,22 @@ def eval_times(budget: float, first: float = 2.0, factor: float = 1.25) -> list[
     return times
 
 
+def log(name: str):
+    """Print every evaluation at once, with this process's CPU and wall time (a long run
+    that is stopped early still leaves its curve in the log)."""
+    start_wall = time.perf_counter()
+
+    def on_eval(seconds: float, value: float) -> None:
+        print(
+            f"{name} eval: {seconds:.1f} s trained, {value:.2f} dB; process CPU "
+            f"{time.process_time():.0f} s, wall {time.perf_counter() - start_wall:.0f} s, "
+            f"load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+
+    return on_eval
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid-seconds", type=float, default=180.0)
@@ -94,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
         every = seconds / args.evals
         field, history = train(
             views, seconds, eval_every=every, eval_views=subset, progress=False, clock=args.clock,
-            eval_at=eval_times(seconds),
+            eval_at=eval_times(seconds), on_eval=log(name),
         )  # fmt: skip
         final = radiance_fields.held_out_psnr(field, views)
         results[name] = {

@@ -477,12 +477,13 @@ def _train(
     upsample: tuple[float, int] | None = None,
     clock: str = "wall",
     eval_at: Sequence[float] | None = None,
+    on_eval: Callable[[float, float], None] | None = None,
 ) -> list[tuple[float, float]]:
     """The loop both trainers share: random rays, MSE, a time budget, held-out PSNR.
 
     Held-out PSNR is measured every ``eval_every`` seconds of training, at the training
     times ``eval_at`` as well (e.g. densely early on, to resolve when a level is reached),
-    and at the end."""
+    and at the end; ``on_eval(seconds, psnr)`` is called after each evaluation."""
     from tqdm.auto import tqdm
 
     if not views.train:
@@ -535,6 +536,8 @@ def _train(
         if eval_index and (due or last):
             history.append((trained, held_out_psnr(field, views, eval_index, n_pts)))
             bar.set_postfix(psnr=f"{history[-1][1]:.2f} dB")
+            if on_eval is not None:
+                on_eval(*history[-1])
             while next_eval <= trained:
                 next_eval += eval_every
             while extra and extra[0] <= trained:
@@ -564,6 +567,7 @@ def train_grid_field(
     progress: bool = True,
     clock: str = "wall",
     eval_at: Sequence[float] | None = None,
+    on_eval: Callable[[float, float], None] | None = None,
 ) -> tuple[GridRadianceField, list[tuple[float, float]]]:
     """Fit a :class:`GridRadianceField` to ``views.train`` for ``seconds`` of training.
 
@@ -579,6 +583,7 @@ def train_grid_field(
         tv_block: estimate it on a random block of this many voxels per side (None: all).
         eval_every: seconds of training between held-out evaluations (default budget/10).
         eval_at: also evaluate at these training times (seconds), e.g. densely early on.
+        on_eval: called as ``on_eval(seconds, psnr)`` after every evaluation (logging).
         eval_views: views to evaluate on (default ``views.test``).
         occupancy_every: rebuild the empty-space occupancy grid every this many steps
             (None: evaluate every sample).
@@ -607,7 +612,7 @@ def train_grid_field(
     history = _train(
         field, views, seconds, make_optimizer, regulariser if tv_weight > 0 else None,
         batch_rays, n_pts, eval_every, eval_views, max_steps, progress, "grid field",
-        occupancy_every, carve, upsample, clock, eval_at,
+        occupancy_every, carve, upsample, clock, eval_at, on_eval,
     )  # fmt: skip
     return field, history
 
@@ -632,6 +637,7 @@ def train_nerf(
     progress: bool = True,
     clock: str = "wall",
     eval_at: Sequence[float] | None = None,
+    on_eval: Callable[[float, float], None] | None = None,
 ) -> tuple[NeRFField, list[tuple[float, float]]]:
     """Fit a :class:`NeRFField` to ``views.train`` for ``seconds`` of training.
 
@@ -646,6 +652,6 @@ def train_nerf(
     history = _train(
         field, views, seconds, lambda: torch.optim.Adam(field.parameters(), lr=lr), None,
         batch_rays, n_pts, eval_every, eval_views, max_steps, progress, "NeRF",
-        occupancy_every, carve, None, clock, eval_at,
+        occupancy_every, carve, None, clock, eval_at, on_eval,
     )  # fmt: skip
     return field, history
