@@ -126,3 +126,16 @@ def test_nerf_colour_depends_on_direction_only_when_asked() -> None:
         sigma2, rgb2 = field.density_and_colour(points, d2)
         torch.testing.assert_close(sigma1, sigma2)  # density never depends on the direction
         assert torch.allclose(rgb1, rgb2) != view_dependence
+
+
+def test_evaluations_at_chosen_times_and_the_callback(tiny_views) -> None:
+    # eval_at=[0]: an evaluation right after the first step; eval_every huge: none between;
+    # the last step is always evaluated. on_eval sees exactly the history's entries.
+    seen = []
+    _, history = radiance_fields.train_grid_field(
+        tiny_views, 1e9, resolution=8, coarse_resolution=None, n_pts=16, batch_rays=64,
+        max_steps=3, eval_every=1e9, eval_at=[0.0], progress=False,
+        on_eval=lambda s, p: seen.append((s, p)),
+    )  # fmt: skip
+    assert len(history) == 2 and seen == history
+    assert 0 < history[0][0] < history[1][0]
