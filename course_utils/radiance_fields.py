@@ -44,6 +44,7 @@ __all__ = [
     "train_grid_field",
     "train_nerf",
     "total_variation",
+    "hull_rays",
     "view_rays",
     "visual_hull",
 ]
@@ -442,6 +443,25 @@ def visual_hull(
     return (inside > 0.5).all(dim=0).reshape(size, size, size)
 
 
+def hull_rays(views: SceneViews, hull_size: int = 48, extent: float = 1.05) -> torch.Tensor:
+    """``(N_train * H * W,)`` bool: which training rays can meet the :func:`visual_hull`.
+
+    A ray through a pixel far outside its own view's mask misses every hull cell (each
+    cell's centre projects inside every dilated mask, so all of the cell lies within
+    half a cell diagonal of that), and with the field empty outside the hull it renders
+    the background exactly: zero loss, zero gradient, pure cost. Training draws its rays
+    from the others only (as DVGO and Plenoxels skip rays outside the scene's bounds).
+    The margin is the hull's mask dilation (1 pixel), half a cell diagonal measured in
+    pixels at the nearest depth ``znear`` (where a pixel is smallest), and 1 for rounding.
+    """
+    cell = 2 * extent / hull_size
+    pixel = 2 * views.znear * math.tan(math.radians(views.fov) / 2) / views.image_size
+    margin = 1 + math.ceil(math.sqrt(3) * cell / 2 / pixel) + 1
+    masks = views.masks[views.train][:, None]
+    near = torch.nn.functional.max_pool2d(masks, 2 * margin + 1, stride=1, padding=margin)
+    return near.reshape(-1) > 0
+
+
 def held_out_psnr(
     field: Callable, views: SceneViews, index: Sequence[int] | None = None, n_pts: int = 96
 ) -> float:
@@ -504,6 +524,8 @@ def _train(
     if carve:
         start = now()
         hull = field.occupancy = visual_hull(views, extent=field.extent)
+        useful = hull_rays(views, hull.shape[0], field.extent)
+        origins, directions, colours = origins[useful], directions[useful], colours[useful]
         trained += now() - start
     bar = tqdm(total=round(seconds, 1), desc=desc, unit="s", disable=not progress, leave=False)
     while trained < seconds and (max_steps is None or step < max_steps):
@@ -587,8 +609,8 @@ def train_grid_field(
         eval_views: views to evaluate on (default ``views.test``).
         occupancy_every: rebuild the empty-space occupancy grid every this many steps
             (None: evaluate every sample).
-        carve: start from the visual hull of the training masks (:func:`visual_hull`) and
-            never sample outside it.
+        carve: start from the visual hull of the training masks (:func:`visual_hull`),
+            never sample outside it, and draw only rays that can meet it (:func:`hull_rays`).
         max_steps: stop earlier after this many steps (tests).
         seed: for the random rays and jitter.
         clock: ``"wall"`` (seconds of wall time) or ``"cpu"`` (CPU seconds of this process,

@@ -139,3 +139,30 @@ def test_evaluations_at_chosen_times_and_the_callback(tiny_views) -> None:
     )  # fmt: skip
     assert len(history) == 2 and seen == history
     assert 0 < history[0][0] < history[1][0]
+
+
+def test_rays_left_out_of_training_cannot_meet_the_hull(tiny_views) -> None:
+    # A field opaque everywhere in the visual hull: every ray hull_rays leaves out must
+    # render pure background (it crosses no hull cell), and the ones kept include every
+    # ray of the object's pixels.
+    field = radiance_fields.GridRadianceField(resolution=8)
+    with torch.no_grad():
+        field.grid[:, 0] = 30.0  # opaque wherever it is evaluated
+    field.occupancy = radiance_fields.visual_hull(tiny_views, size=48, extent=field.extent)
+    useful = radiance_fields.hull_rays(tiny_views, 48, field.extent)
+    masks = tiny_views.masks[tiny_views.train].reshape(-1)
+    assert useful[masks > 0].all()
+    assert 0.1 < useful.float().mean() < 0.9  # it does leave rays out
+    origins, directions = radiance_fields.view_rays(tiny_views, tiny_views.train)
+    origins, directions = origins.reshape(-1, 3)[~useful], directions.reshape(-1, 3)[~useful]
+    _, _, alpha = radiance_fields.render_rays(
+        field, origins, directions, tiny_views.znear, tiny_views.zfar, 256, (1.0, 1.0, 1.0)
+    )
+    assert alpha.max() == 0.0
+    # ... while the kept rays next to the object do hit it (the test can fail).
+    origins, directions = radiance_fields.view_rays(tiny_views, tiny_views.train)
+    kept = origins.reshape(-1, 3)[masks > 0], directions.reshape(-1, 3)[masks > 0]
+    _, _, alpha = radiance_fields.render_rays(
+        field, *kept, tiny_views.znear, tiny_views.zfar, 256, (1.0, 1.0, 1.0)
+    )
+    assert alpha.min() > 0.99
