@@ -494,7 +494,7 @@ def _train(
     desc: str,
     occupancy_every: int | None = None,
     carve: bool = True,
-    upsample: tuple[float, int] | None = None,
+    upsample: tuple[float, int] | None = None,  # (training seconds, resolution)
     clock: str = "wall",
     eval_at: Sequence[float] | None = None,
     on_eval: Callable[[float, float], None] | None = None,
@@ -542,7 +542,7 @@ def _train(
         loss.backward()
         optimizer.step()
         step += 1
-        if upsample is not None and trained >= upsample[0] * seconds:
+        if upsample is not None and trained >= upsample[0]:
             field.upsample(upsample[1])  # coarse to fine: new parameters, new optimizer
             optimizer = make_optimizer()
             upsample = None
@@ -577,6 +577,7 @@ def train_grid_field(
     n_pts: int = 96,
     coarse_resolution: int | None = 32,
     coarse_fraction: float = 0.3,
+    coarse_seconds: float | None = 10.0,
     lr: float = 0.1,
     tv_weight: float = 1e-4,
     tv_block: int | None = 32,
@@ -598,7 +599,9 @@ def train_grid_field(
         seconds: training wall-time budget (evaluation excluded).
         resolution: final grid voxels per side.
         coarse_resolution: start at this resolution (None: at ``resolution``) and upsample
-            after ``coarse_fraction`` of the time budget.
+            after ``coarse_fraction`` of the time budget or ``coarse_seconds`` of training,
+            whichever comes first (None: the fraction alone). The coarse grid settles the
+            layout within seconds; a long budget is better spent on the fine grid.
         batch_rays: rays per step; n_pts: samples per ray (about one per voxel).
         lr: Adam learning rate of the grid (density and colour logits).
         tv_weight: weight of the total-variation regulariser on the grid.
@@ -630,7 +633,10 @@ def train_grid_field(
     def regulariser() -> torch.Tensor:
         return tv_weight * total_variation(field.grid, block=tv_block)
 
-    upsample = None if start == resolution else (coarse_fraction, resolution)
+    switch = coarse_fraction * seconds
+    if coarse_seconds is not None:
+        switch = min(switch, coarse_seconds)
+    upsample = None if start == resolution else (switch, resolution)
     history = _train(
         field, views, seconds, make_optimizer, regulariser if tv_weight > 0 else None,
         batch_rays, n_pts, eval_every, eval_views, max_steps, progress, "grid field",

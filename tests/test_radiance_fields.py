@@ -166,3 +166,16 @@ def test_rays_left_out_of_training_cannot_meet_the_hull(tiny_views) -> None:
         field, *kept, tiny_views.znear, tiny_views.zfar, 256, (1.0, 1.0, 1.0)
     )
     assert alpha.min() > 0.99
+
+
+def test_coarse_to_fine_switches_at_the_earlier_of_fraction_and_seconds(tiny_views) -> None:
+    common = dict(
+        resolution=12, coarse_resolution=6, n_pts=16, batch_rays=64, max_steps=2,
+        eval_every=1e9, progress=False,
+    )  # fmt: skip
+    # coarse_seconds=0: the first step already passes it, so the grid ends fine ...
+    field, _ = radiance_fields.train_grid_field(tiny_views, 1e9, coarse_seconds=0.0, **common)
+    assert field.resolution == 12
+    # ... the fraction alone of a huge budget is never reached: it stays coarse.
+    field, _ = radiance_fields.train_grid_field(tiny_views, 1e9, coarse_seconds=None, **common)
+    assert field.resolution == 6
