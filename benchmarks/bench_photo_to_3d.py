@@ -1,30 +1,53 @@
 """Chapter 08 targets: depth network AbsRel, reconstructed-surface precision, built-in vs Open3D.
 
-Usage (after ``python -m course_utils train --decoder depth --minutes 10``)::
+Usage (after ``python -m course_utils train --decoder depth --minutes 10 --clock cpu``)::
 
     python benchmarks/bench_photo_to_3d.py [--checkpoint outputs/photo_to_3d/depth]
-                                           [--views 20] [--resolution 64]
+                                           [--views 20] [--start 0] [--resolution 64]
+                                           [--json rows.json] [--skip-depth-scores]
+    python benchmarks/bench_photo_to_3d.py --merge rows_a.json rows_b.json ...
 
-Prints a Markdown table (paste it into ``benchmarks/README.md``):
+Prints Markdown tables (paste them into ``benchmarks/README.md``):
 
 * the depth network and a constant-depth baseline on the test split: AbsRel, δ<1.25, mask IoU;
-* the reconstructed surface of ``--views`` held-out views, from the network's depth and from
-  the true depth, with the built-in spectral Poisson and with Open3D's screened Poisson (both
-  trimmed by the same density rule): precision at τ = 0.02 (2 % of the bounding-box
-  diagonal) against the true mesh, completeness against the visible true surface, F1, and
-  seconds per view.
+* the reconstructed surface of test views ``start .. start + views - 1``, from the network's
+  depth and from the true depth, with the built-in spectral Poisson and with Open3D's
+  screened Poisson (both trimmed by the same density rule); with the edge filter
+  (:func:`course_utils.depth.reliable_pixels`, off by default) as extra rows, and the
+  network's depth averaged with its mirrored prediction (``predict_depth(flip=True)``):
+  precision at τ = 0.02 (2 % of the bounding-box diagonal) against the true mesh,
+  completeness against the visible true surface, F1, and the **CPU seconds** per view
+  (``time.process_time``; run with ``OMP_NUM_THREADS=1``).
+
+``--json`` also writes the per-view rows, so that slices of the test views run as separate
+processes can be merged into one table with ``--merge``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from course_utils import depth, photo3d, point_processing, training
+from course_utils.atomic import temporary_path
 from course_utils.config import OUTPUT_DIR
+
+#: (input, Poisson, edge filter) rows of the surface table, in order.
+CASES = (
+    ("network depth", "builtin", False),
+    ("network depth", "open3d", False),
+    ("network depth", "builtin", True),
+    ("network depth, flip-averaged", "builtin", False),
+    ("true depth", "builtin", False),
+    ("true depth", "open3d", False),
+    ("true depth", "builtin", True),
+)
 
 
 class ConstantDepth(torch.nn.Module):
@@ -36,80 +59,109 @@ class ConstantDepth(torch.nn.Module):
         return torch.full_like(images[:, :1], 2.0), torch.full_like(images[:, :1], 10.0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", default=str(OUTPUT_DIR / "photo_to_3d" / "depth"))
-    parser.add_argument("--views", type=int, default=20)
-    parser.add_argument("--resolution", type=int, default=64)
-    args = parser.parse_args()
-
-    net, state = training.load_model(args.checkpoint, device="cpu")
-    data = dict(state["config"]["data"])
-    test = training.make_dataset(data, "test")
-    history = state["history"]
-    print(
-        f"checkpoint: {state['epoch']} epochs, {history['seconds'][-1] / 60:.1f} min of "
-        f"training ({state.get('stopped')}), {torch.get_num_threads()} threads now"
-    )
-    print("\n| depth on the test split | AbsRel | δ<1.25 | mask IoU |\n|---|---|---|---|")
-    for name, model in (("depth network", net), ("constant depth 2", ConstantDepth())):
-        s = depth.evaluate_depth(model, test)
-        print(f"| {name} | {s['abs_rel']:.4f} | {s['delta1']:.4f} | {s['mask_iou']:.3f} |")
-
-    o3d, message = point_processing.open3d_status()
-    methods = ["builtin"] + (["open3d"] if o3d is not None else [])
-    results: dict[tuple[str, str], list[dict[str, float]]] = {}
-    for i in range(min(args.views, len(test))):
+def surface_rows(net, test, start: int, count: int, resolution: int) -> list[dict]:
+    """One row per (view, case): the scores and the CPU seconds of the pipeline."""
+    o3d, _ = point_processing.open3d_status()
+    rows = []
+    for i in range(start, min(start + count, len(test))):
         item = test[i]
         camera = (item["R"], item["T"], item["fov"])
         true_mask = item["depth"][0] > 0
         visible, _ = depth.depth_to_points(item["image"], item["depth"][0], true_mask, *camera)
         truth = photo3d.mesh_points(item["verts"], item["faces"], 20000)
         pred, prob = depth.predict_depth(net, item["image"][None])
+        flip, flip_prob = depth.predict_depth(net, item["image"][None], flip=True)
         inputs = {
             "network depth": (pred[0], prob[0] > 0.5),
+            "network depth, flip-averaged": (flip[0], flip_prob[0] > 0.5),
             "true depth": (item["depth"][0], true_mask),
         }
-        for source, (depth_map, mask) in inputs.items():
-            for method in methods:
-                start = time.perf_counter()
-                try:
-                    rec = photo3d.depth_pipeline(
-                        item["image"],
-                        depth_map,
-                        mask,
-                        camera,
-                        poisson=method,
-                        resolution=args.resolution,
-                    )
-                    sampled = photo3d.mesh_points(rec.trimmed_verts, rec.trimmed_faces, 5000)
-                    scores = photo3d.surface_scores(sampled, truth, visible, 0.02)
-                except ValueError:  # too few pixels predicted on the object
-                    scores = {"precision": 0.0, "completeness": 0.0, "f1": 0.0}
-                scores["seconds"] = time.perf_counter() - start
-                results.setdefault((source, method), []).append(scores)
-        print(f"view {i + 1} done", flush=True)
+        for source, method, edge_filter in CASES:
+            if method == "open3d" and o3d is None:
+                continue
+            depth_map, mask = inputs[source]
+            start_cpu, start_wall = time.process_time(), time.perf_counter()
+            try:
+                rec = photo3d.depth_pipeline(
+                    item["image"], depth_map, mask, camera, poisson=method,
+                    resolution=resolution, max_slope=4.0 if edge_filter else None,
+                )  # fmt: skip
+                sampled = photo3d.mesh_points(rec.trimmed_verts, rec.trimmed_faces, 5000)
+                scores = photo3d.surface_scores(sampled, truth, visible, 0.02)
+            except ValueError:  # too few pixels predicted on the object
+                scores = {"precision": 0.0, "completeness": 0.0, "f1": 0.0}
+            scores["cpu_s"] = time.process_time() - start_cpu
+            scores["wall_s"] = time.perf_counter() - start_wall
+            rows.append({"view": i, "input": source, "poisson": method,
+                         "edge_filter": edge_filter, **scores})  # fmt: skip
+        print(f"view {i} done, load average {os.getloadavg()[0]:.1f}", flush=True)
+    return rows
+
+
+def print_tables(rows: list[dict]) -> None:
+    views = sorted({r["view"] for r in rows})
+    print(f"\n{len(views)} test views ({views[0]}..{views[-1]})")
+    print("\n| input | Poisson | edge filter | precision % | completeness % | F1 | CPU s / view "
+          "| wall s / view |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["input"], r["poisson"], r["edge_filter"]), []).append(r)
+    for (source, method, edge), group in groups.items():
+        mean = {k: float(np.mean([r[k] for r in group])) for k in
+                ("precision", "completeness", "f1", "cpu_s", "wall_s")}  # fmt: skip
+        print(f"| {source} | {method} | {'yes' if edge else 'no'} | {mean['precision']:.1f} | "
+              f"{mean['completeness']:.1f} | {mean['f1']:.1f} | {mean['cpu_s']:.2f} | "
+              f"{mean['wall_s']:.2f} |")  # fmt: skip
+    for source in ("network depth", "true depth"):
+        ours = groups.get((source, "builtin", False))
+        theirs = groups.get((source, "open3d", False))
+        if not ours or not theirs:
+            continue
+        gap = np.array([r["f1"] for r in theirs]) - np.array([r["f1"] for r in ours])
+        print(f"\n{source}: Open3D F1 - built-in F1 = {gap.mean():+.1f} points on average "
+              f"(per view: min {gap.min():+.1f}, max {gap.max():+.1f}; {len(gap)} views)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default=str(OUTPUT_DIR / "photo_to_3d" / "depth"))
+    parser.add_argument("--views", type=int, default=20)
+    parser.add_argument("--start", type=int, default=0)
+    parser.add_argument("--resolution", type=int, default=64)
+    parser.add_argument("--json", type=Path, help="also write the per-view rows here")
+    parser.add_argument("--skip-depth-scores", action="store_true")
+    parser.add_argument("--merge", nargs="+", type=Path, help="print the tables of --json files")
+    args = parser.parse_args()
+    if args.merge:
+        print_tables([row for path in args.merge for row in json.loads(path.read_text())])
+        return
+
+    torch.set_num_threads(1)
+    net, state = training.load_model(args.checkpoint, device="cpu")
+    data = dict(state["config"]["data"])
+    test = training.make_dataset(data, "test")
+    history = state["history"]
     print(
-        f"\n{message}; {args.views} test views, Poisson grid {args.resolution} "
-        f"(Open3D: octree depth {round(np.log2(args.resolution))})"
+        f"checkpoint: {state['epoch']} epochs, {history['seconds'][-1] / 60:.1f} min of "
+        f"training ({state['config'].get('clock', 'wall')} clock; {state.get('stopped')}), "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
-    print("\n| input | Poisson | precision % | completeness % | F1 | s / view |")
-    print("|---|---|---|---|---|---|")
-    for (source, method), rows in results.items():
-        mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
-        print(
-            f"| {source} | {method} | {mean['precision']:.1f} | {mean['completeness']:.1f} | "
-            f"{mean['f1']:.1f} | {mean['seconds']:.2f} |"
-        )
-    if o3d is not None:
-        for source in ("network depth", "true depth"):
-            ours = [r["f1"] for r in results[(source, "builtin")]]
-            theirs = [r["f1"] for r in results[(source, "open3d")]]
-            gap = np.array(theirs) - np.array(ours)
-            print(
-                f"\n{source}: Open3D F1 - built-in F1 = {gap.mean():+.1f} points on average "
-                f"(per view: min {gap.min():+.1f}, max {gap.max():+.1f})"
-            )
+    if not args.skip_depth_scores:
+        print("\n| depth on the test split | AbsRel | δ<1.25 | mask IoU |\n|---|---|---|---|")
+        for name, model in (("depth network", net), ("constant depth 2", ConstantDepth())):
+            s = depth.evaluate_depth(model, test)
+            print(f"| {name} | {s['abs_rel']:.4f} | {s['delta1']:.4f} | {s['mask_iou']:.3f} |")
+
+    _, message = point_processing.open3d_status()
+    print(f"\n{message}; Poisson grid {args.resolution} "
+          f"(Open3D: octree depth {round(np.log2(args.resolution))})")  # fmt: skip
+    start_cpu = time.process_time()
+    rows = surface_rows(net, test, args.start, args.views, args.resolution)
+    print(f"surface table: {time.process_time() - start_cpu:.0f} CPU s")
+    if args.json:
+        with temporary_path(args.json) as tmp:
+            Path(tmp).write_text(json.dumps(rows, indent=1))
+    print_tables(rows)
 
 
 if __name__ == "__main__":

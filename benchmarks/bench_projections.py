@@ -21,6 +21,7 @@ import argparse
 import os
 import statistics
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,10 +31,38 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_render import median_seconds  # noqa: E402  (one timing rule for every benchmark)
+
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, dict[str, float]]:
+    """Median CPU and wall seconds of each callable, timed in turns (A B C A B C ...).
+
+    One warm-up call each; then ``repeats`` rounds, each calling every function once, so a
+    change of the machine's load hits all of them alike. CPU time is
+    ``time.process_time()`` (this process, all threads: with one thread, what an idle
+    core would take).
+    """
+    for fn in fns.values():
+        fn()
+    cpu: dict[str, list[float]] = {name: [] for name in fns}
+    wall: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            c, w = time.process_time(), time.perf_counter()
+            fn()
+            cpu[name].append(time.process_time() - c)
+            wall[name].append(time.perf_counter() - w)
+    return {
+        name: {"cpu": statistics.median(cpu[name]), "wall": statistics.median(wall[name])}
+        for name in fns
+    }
 
 
-def speed(repeats: int = 5) -> dict[str, float]:
+def speed(repeats: int = 15) -> dict[str, dict[str, float]]:
+    """Forward and forward + backward times of ``pseudo_render`` and ``PointsRenderer``.
+
+    Keys ``"<method> fwd"`` and ``"<method> fwd+bwd"`` for the methods ``pseudo_render``,
+    ``default`` (radius 0.01, 8 points per pixel) and ``cheap`` (radius one pixel, 2 / 128
+    in NDC, 1 point per pixel); values ``{"cpu": s, "wall": s}``.
+    """
     from course_utils.p3d import renderer, structures
     from course_utils.projections import pseudo_render, viewpoint_cameras
 
@@ -44,11 +73,16 @@ def speed(repeats: int = 5) -> dict[str, float]:
     cams = viewpoint_cameras([(30.0, 20.0)])
     size = 128
 
-    def ours() -> None:
-        p = points.clone().requires_grad_(True)
-        pseudo_render(p, cams, size, upsample=4).depth.sum().backward()
+    def ours(backward: bool) -> Callable[[], None]:
+        def run() -> None:
+            p = points.clone().requires_grad_(True)
+            depth = pseudo_render(p, cams, size, upsample=4).depth
+            if backward:
+                depth.sum().backward()
 
-    def points_renderer(radius: float, per_pixel: int) -> Callable[[], None]:
+        return run
+
+    def points_renderer(radius: float, per_pixel: int, backward: bool) -> Callable[[], None]:
         settings = renderer.PointsRasterizationSettings(
             image_size=size, radius=radius, points_per_pixel=per_pixel
         )
@@ -59,14 +93,18 @@ def speed(repeats: int = 5) -> dict[str, float]:
 
         def run() -> None:
             p = points.clone().requires_grad_(True)
-            render(structures.Pointclouds(points=p, features=torch.ones_like(p))).sum().backward()
+            image = render(structures.Pointclouds(points=p, features=torch.ones_like(p)))
+            if backward:
+                image.sum().backward()
 
         return run
 
-    t_ours = median_seconds(ours, repeats)
-    t_default = median_seconds(points_renderer(0.01, 8), repeats)
-    t_cheap = median_seconds(points_renderer(1.0 / size, 1), repeats)
-    return {"pseudo_render": t_ours, "default": t_default, "cheap": t_cheap}
+    fns: dict[str, Callable[[], None]] = {}
+    for backward, label in ((False, "fwd"), (True, "fwd+bwd")):
+        fns[f"pseudo_render {label}"] = ours(backward)
+        fns[f"default {label}"] = points_renderer(0.01, 8, backward)
+        fns[f"cheap {label}"] = points_renderer(2.0 / size, 1, backward)
+    return interleaved(fns, repeats)
 
 
 def quality(minutes: float, out: Path, num_shapes: int) -> str:
@@ -81,8 +119,10 @@ def quality(minutes: float, out: Path, num_shapes: int) -> str:
     data = {"dataset": "course", "num_shapes": num_shapes, "seed": 0}
     summaries, counts = {}, {}
     for decoder in ("projections", "points"):
+        # --clock cpu: the budget counts this process's CPU seconds (one thread), which is
+        # what an idle core takes, however loaded the machine
         config = TrainConfig(model=ModelConfig(decoder=decoder), epochs=1000, batch_size=32,
-                             minutes=minutes, data=data)  # fmt: skip
+                             minutes=minutes, clock="cpu", data=data)  # fmt: skip
         result = train(config, train_data, val_data, out_dir=out / decoder, resume=True)
         records = evaluation.evaluate_model(result.model, test_data)
         summaries[decoder] = evaluation.summarize(records, CATEGORIES)
@@ -101,16 +141,26 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=None, help="train both decoders")
     parser.add_argument("--num-shapes", type=int, default=2000)
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "bench_projections")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")  # fmt: skip
+    torch.set_num_threads(1)  # CPU time of one thread: what an idle core takes
+    load = os.getloadavg()
     result = speed(args.repeats)
-    ours = result["pseudo_render"]
-    print(f"30k points, 128², forward + backward: pseudo_render (U = 4) {1000 * ours:.1f} ms")
-    for key, label in (("default", "radius 0.01, K = 8"), ("cheap", "radius 1/128, K = 1")):
-        print(f"  PointsRenderer ({label}): {1000 * result[key]:.1f} ms "
-              f"-> pseudo_render {result[key] / ours:.1f}x faster")  # fmt: skip
+    print(f"30k points, 128²; medians of {args.repeats} interleaved rounds; CPU s (wall s); "
+          f"load average {load[0]:.1f} before, {os.getloadavg()[0]:.1f} after")  # fmt: skip
+    labels = {"default": "PointsRenderer, radius 0.01, 8 per pixel",
+              "cheap": "PointsRenderer, radius 1 pixel, 1 per pixel"}  # fmt: skip
+    for part in ("fwd", "fwd+bwd"):
+        ours = result[f"pseudo_render {part}"]
+        print(f"{part}: pseudo_render (U = 4) {1000 * ours['cpu']:.1f} ms "
+              f"({1000 * ours['wall']:.1f} ms)")  # fmt: skip
+        for key, label in labels.items():
+            t = result[f"{key} {part}"]
+            print(f"  {label}: {1000 * t['cpu']:.1f} ms ({1000 * t['wall']:.1f} ms) -> "
+                  f"pseudo_render {t['cpu'] / ours['cpu']:.1f}x faster in CPU time "
+                  f"({t['wall'] / ours['wall']:.1f}x wall)")  # fmt: skip
     if args.minutes is not None:
         print(quality(args.minutes, args.out, args.num_shapes))
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -113,6 +114,7 @@ def bench_fit(seconds: float, methods: list[str]) -> dict:
         "gaussians": len(fit.gaussians),
         "wall_s_including_evaluation": time.perf_counter() - wall,
         "cpu_s_including_evaluation": time.process_time() - cpu,
+        "load_average_1_5_15_min_at_end": os.getloadavg(),
     }
     return _bench_fields(views, seconds, methods, result)
 

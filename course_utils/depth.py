@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "align_scale",
     "run_depth_pipeline",
     "disparity_to_depth",
+    "reliable_pixels",
 ]
 
 
@@ -152,11 +154,24 @@ def depth_metrics(
     return {"abs_rel": rel.sum(1) / count, "delta1": good / count}
 
 
-def predict_depth(model: Any, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(B, 3, S, S)`` -> depth ``(B, S, S)`` and mask probabilities ``(B, S, S)`` (no grad)."""
+def predict_depth(
+    model: Any, images: torch.Tensor, flip: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(B, 3, S, S)`` -> depth ``(B, S, S)`` and mask probabilities ``(B, S, S)`` (no grad).
+
+    ``flip=True`` also runs the mirrored images (left-right) and averages the two
+    predictions, mirrored back (test-time augmentation, as in Godard et al. 2017): a
+    mirrored photo is a photo of the mirrored object, whose depth is the mirrored depth,
+    so both answers estimate the same map and their errors partly cancel; it costs a
+    second forward pass.
+    """
     model.eval()
+    images = images.to(model.device)
     with torch.no_grad():
-        depth, logits = model(images.to(model.device))
+        depth, logits = model(images)
+        if flip:
+            depth_m, logits_m = model(images.flip(-1))
+            depth, logits = (depth + depth_m.flip(-1)) / 2, (logits + logits_m.flip(-1)) / 2
     return depth[:, 0].cpu(), torch.sigmoid(logits[:, 0]).cpu()
 
 
@@ -177,6 +192,58 @@ def evaluate_depth(model: Any, dataset: Any, batch_size: int = 32) -> dict[str, 
         union = (pred_mask | true_mask).flatten(1).sum(1).float().clamp(min=1)
         scores["mask_iou"].append(inter / union)
     return {key: float(torch.cat(values).nanmean()) for key, values in scores.items()}
+
+
+def reliable_pixels(
+    depth: torch.Tensor, mask: torch.Tensor, fov: float, erode: int = 1, max_slope: float = 4.0
+) -> torch.Tensor:
+    """``(S, S)`` bool: the pixels of ``mask`` whose depth can be trusted when lifted to 3D.
+
+    A depth network smooths what it cannot resolve: at the silhouette and where one part
+    hides another, its depth slides from the near surface to the far one over a few pixels,
+    and those pixels unproject to "flying" points in the empty space between. Two rules drop
+    them:
+
+    * **away from the edge**: the mask is eroded by ``erode`` pixels (a ``(2e+1)²`` min-pool),
+      so the blurred rim of the predicted silhouette goes;
+    * **no depth cliffs**: a pixel goes when its depth differs from one of its 8 neighbours
+      (inside the mask) by more than ``max_slope`` pixel footprints, the footprint being the
+      width one pixel covers at that depth, ``2 z tan(fov / 2) / S``. A surface seen at an
+      angle θ from its normal climbs ``tan θ`` footprints per pixel, so ``max_slope = 4``
+      keeps every surface up to 76° from the view direction and drops grazing surfaces and
+      jumps between parts.
+
+    Args:
+        depth: ``(S, S)`` view-space depth; mask: ``(S, S)`` bool; fov: the camera's vertical
+            field of view in degrees (square images).
+        erode: pixels taken off the mask's border (0: none).
+        max_slope: the largest depth step between neighbours, in pixel footprints.
+
+    Example:
+        >>> depth = torch.full((64, 64), 2.0)
+        >>> depth[:, 32:] = 2.5  # a step of 0.5, 30 footprints of 0.017, between columns 31, 32
+        >>> keep = reliable_pixels(depth, torch.ones(64, 64, dtype=torch.bool), fov=30, erode=0)
+        >>> keep[0, 29:35].tolist()
+        [True, True, False, False, True, True]
+    """
+    import torch.nn.functional as F  # noqa: N812 - the usual name
+
+    if depth.dim() != 2 or mask.shape != depth.shape:
+        raise ValueError(
+            f"depth and mask must both be (S, S), got {tuple(depth.shape)} and {tuple(mask.shape)}"
+        )
+    mask = mask.bool() & (depth > 0)
+    keep = mask.clone()
+    if erode > 0:
+        outside = (~mask).float()[None, None]
+        keep &= F.max_pool2d(outside, 2 * erode + 1, 1, erode, ceil_mode=False)[0, 0] == 0
+    # the largest and smallest depth among the 8 neighbours inside the mask
+    inf = torch.tensor(float("inf"), dtype=depth.dtype)
+    high = F.max_pool2d(torch.where(mask, depth, -inf)[None, None], 3, 1, 1)[0, 0]
+    low = -F.max_pool2d(torch.where(mask, -depth, -inf)[None, None], 3, 1, 1)[0, 0]
+    step = torch.maximum(high - depth, depth - low)
+    footprint = 2 * depth * math.tan(math.radians(float(fov)) / 2) / depth.shape[-1]
+    return keep & (step <= max_slope * footprint)
 
 
 def camera_centre(R: torch.Tensor, T: torch.Tensor) -> torch.Tensor:

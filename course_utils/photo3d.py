@@ -139,10 +139,11 @@ def default_camera(elev: float = 25.0, azim: float = 0.0, dist: float = 2.0) -> 
 @dataclass
 class DepthReconstruction:
     """Every step of :func:`depth_pipeline` (for pictures): ``depth`` ``(S, S)``,
-    ``mask`` ``(S, S)``, the raw cloud ``points``/``colours`` ``(P, 3)``, ``keep`` ``(P,)``,
-    ``normals`` ``(P', 3)`` of the kept points, the Poisson mesh ``verts``/``faces`` with
-    ``density`` ``(V,)``, and the trimmed, coloured mesh ``trimmed_verts``,
-    ``trimmed_faces``, ``trimmed_colours``; ``camera_centre`` ``(3,)``."""
+    ``mask`` ``(S, S)`` (the pixels lifted, after the edge filter), the raw cloud
+    ``points``/``colours`` ``(P, 3)``, ``keep`` ``(P,)``, ``normals`` ``(P', 3)`` of the
+    kept points, the Poisson mesh ``verts``/``faces`` with ``density`` ``(V,)``, and the
+    trimmed, coloured mesh ``trimmed_verts``, ``trimmed_faces``, ``trimmed_colours``;
+    ``camera_centre`` ``(3,)``."""
 
     depth: torch.Tensor
     mask: torch.Tensor
@@ -182,6 +183,8 @@ def depth_pipeline(
     std_ratio: float = 2.0,
     trim: float = 0.4,
     progress: Any = None,
+    erode: int = 1,
+    max_slope: float | None = None,
 ) -> DepthReconstruction:
     """A depth map (predicted or true) -> cleaned cloud -> normals -> Poisson -> trimmed mesh.
 
@@ -195,8 +198,14 @@ def depth_pipeline(
         trim: both meshes keep the vertices whose relative density of the cleaned
             points is at least ``trim`` (:func:`~course_utils.point_processing.relative_density`).
         progress: an optional ``tqdm`` bar advanced once per step (5 steps).
+        erode, max_slope: an optional edge filter: with a ``max_slope`` (e.g. 4), only the
+            mask's pixels that :func:`~course_utils.depth.reliable_pixels` trusts are lifted
+            (``erode`` pixels inside the silhouette, no depth step over ``max_slope`` pixel
+            footprints). Off by default: on the course's held-out views it did not raise
+            the precision of the network's surface (its errors are not at the edges) and it
+            costs completeness (``benchmarks/README.md``, chapter 08).
     """
-    from course_utils.depth import camera_centre, depth_to_points
+    from course_utils.depth import camera_centre, depth_to_points, reliable_pixels
     from course_utils.point_processing import (
         estimate_normals,
         open3d_pipeline,
@@ -212,6 +221,8 @@ def depth_pipeline(
 
     R, T, fov = camera if camera is not None else default_camera()
     centre = camera_centre(R, T)
+    if max_slope is not None:
+        mask = reliable_pixels(depth, mask, float(fov), erode=erode, max_slope=max_slope)
     points, colours = depth_to_points(image, depth, mask, R, T, fov)
     if len(points) < 2 * k:
         raise ValueError(

@@ -31,6 +31,7 @@ def usage_error(argv: list[str], capsys) -> str:
 
 def test_every_model_decoder_is_accepted_and_nothing_else():
     assert [decoder_name(name) for name in DECODERS] == list(DECODERS)
+    assert decoder_name("depth") == "depth"  # chapter 08's depth network
     with pytest.raises(argparse.ArgumentTypeError, match="unknown decoder 'pointz'"):
         decoder_name("pointz")
 

@@ -4,6 +4,7 @@ depth-ordered compositing, finite-difference gradients, chunking and early termi
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 import torch
@@ -260,3 +261,31 @@ def test_composite_pixel_is_the_rasterizers_rule():
     color, left = rast.composite_pixel(colors, alphas, background)
     torch.testing.assert_close(color, torch.tensor([0.6, 0.32, 0.08], dtype=torch.float64))
     torch.testing.assert_close(left, torch.tensor(0.08, dtype=torch.float64))
+
+
+def test_huge_images_and_huge_gaussians_fail_at_once_with_the_estimate(monkeypatch):
+    monkeypatch.delenv("COURSE_MAX_RASTER_BYTES", raising=False)
+    g = _one([0.0, 0.0, 0.0], [0.1] * 3, dtype=torch.float32)
+    cam = _front_camera(torch.float32)
+    start = time.perf_counter()
+    with pytest.raises(ValueError) as info:  # 100000² pixels x 168 bytes = 1.7 TB
+        render_gaussians(g, cam, 100_000)
+    assert time.perf_counter() - start < 5  # before any allocation
+    message = str(info.value)
+    assert "1.7 TB" in message and "1 x 100000 x 100000" in message
+    assert "image_size" in message and "COURSE_MAX_RASTER_BYTES" in message
+    # Float64 doubles the estimate.
+    with pytest.raises(ValueError, match="3.4 TB"):
+        render_gaussians(_one([0.0, 0.0, 0.0], [0.1] * 3), _front_camera(), 100_000)
+    # Per-pixel arrays within the budget, but one Gaussian covering the whole 600² image is
+    # a chunk of 360,000 pairs x 240 bytes = 86.4 MB, whatever chunk_pairs says.
+    big = _one([0.0, 0.0, 0.0], [5.0] * 3, opacity=0.9, dtype=torch.float32)
+    monkeypatch.setenv("COURSE_MAX_RASTER_BYTES", "8e7")  # 600² x 168 = 60.5 MB fits
+    with pytest.raises(ValueError) as info:
+        render_gaussians(big, cam, 600, chunk_pairs=1000)
+    message = str(info.value)
+    assert "largest chunk" in message and "86.4 MB" in message and "360000 slots" in message
+    # A small Gaussian in the same image, and the same huge one under a larger budget, render.
+    assert render_gaussians(g, cam, 600).alphas.max() > 0.4
+    monkeypatch.setenv("COURSE_MAX_RASTER_BYTES", "9e7")
+    assert render_gaussians(big, cam, 600, chunk_pairs=1000).alphas.min() > 0.75  # covers all

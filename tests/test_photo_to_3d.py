@@ -12,7 +12,14 @@ import torch
 from PIL import Image
 
 from course_utils.datasets import ShapeDataset
-from course_utils.depth import DepthViews, depth_metrics, depth_to_points, evaluate_depth
+from course_utils.depth import (
+    DepthViews,
+    depth_metrics,
+    depth_to_points,
+    evaluate_depth,
+    predict_depth,
+    reliable_pixels,
+)
 from course_utils.metrics import f_score
 from course_utils.models import ModelConfig
 from course_utils.photo3d import (
@@ -65,6 +72,69 @@ def test_depth_metrics_known_values() -> None:
     # the pixel without true depth is ignored: (0 + 0.5 + 0.1) / 3; 3/2 = 1.5 >= 1.25
     assert math.isclose(float(scores["abs_rel"][0]), 0.2, rel_tol=1e-6)
     assert math.isclose(float(scores["delta1"][0]), 2 / 3, rel_tol=1e-6)
+
+
+def test_reliable_pixels_drop_a_depth_step_and_the_rim() -> None:
+    # a 64² square of depth 2 on its left half, 2.3 on its right half, inside a 2-pixel border
+    depth = torch.zeros(64, 64)
+    depth[2:62, 2:32], depth[2:62, 32:62] = 2.0, 2.3
+    mask = depth > 0
+    # footprint at z = 2: 2 * 2 * tan(15°) / 64 = 0.0167; the 0.3 step is 18 footprints
+    keep = reliable_pixels(depth, mask, fov=30.0, erode=0, max_slope=4.0)
+    assert keep[10].nonzero()[:, 0].tolist() == [*range(2, 31), *range(33, 62)]
+    assert keep[2:62].sum() == 60 * 58 and not keep[:2].any()  # 60 columns, less the step's 2
+    # erosion by 2 takes 2 pixels off every side of the silhouette
+    eroded = reliable_pixels(depth, mask, fov=30.0, erode=2, max_slope=4.0)
+    assert eroded[10].nonzero()[:, 0].tolist() == [*range(4, 31), *range(33, 60)]
+    assert not eroded[:4].any() and eroded[4].any() and not eroded[60:].any()
+    # a slanted plane (3 footprints per pixel) is kept whole; 5 per pixel is a cliff
+    footprint = 2 * math.tan(math.radians(15)) / 64  # per unit of depth
+    ramp = 2.0 * (1 + 3 * footprint) ** torch.arange(64.0)  # step = 3 footprints of itself
+    plane = ramp.expand(64, 64).contiguous()
+    full = torch.ones(64, 64, dtype=torch.bool)
+    assert reliable_pixels(plane, full, fov=30.0, erode=0, max_slope=4.0).all()
+    steep = (2.0 * (1 + 5 * footprint) ** torch.arange(64.0)).expand(64, 64).contiguous()
+    assert not reliable_pixels(steep, full, fov=30.0, erode=0, max_slope=4.0).any()
+    with pytest.raises(ValueError, match="depth and mask"):
+        reliable_pixels(depth, mask[:10], fov=30.0)
+
+
+def test_predict_depth_flip_averages_the_mirrored_prediction() -> None:
+    class ColumnDepth(torch.nn.Module):  # depth = 2 + column index / 10, mask logit = row
+        device = torch.device("cpu")
+
+        def forward(self, images):
+            b, _, h, w = images.shape
+            cols = torch.arange(w, dtype=torch.float32).expand(b, 1, h, w)
+            rows = torch.arange(h, dtype=torch.float32)[:, None].expand(b, 1, h, w)
+            return 2 + cols / 10, rows - 2.5
+
+    images = torch.rand(2, 3, 6, 8)
+    depth, prob = predict_depth(ColumnDepth(), images)
+    assert torch.allclose(depth[0, 0], 2 + torch.arange(8.0) / 10)
+    flipped, prob_flipped = predict_depth(ColumnDepth(), images, flip=True)
+    # (c + (7 - c)) / 2 = 3.5 columns everywhere; the mask (by row) is unchanged by a flip
+    assert torch.allclose(flipped, torch.full((2, 6, 8), 2.35))
+    assert torch.allclose(prob_flipped, prob)
+
+
+def test_depth_gradient_loss_known_values() -> None:
+    from course_utils.models.depth import depth_loss
+
+    true = torch.full((1, 1, 8, 8), 2.0)
+    on = torch.ones(1, 1, 8, 8)
+    logits = torch.full((1, 1, 8, 8), 20.0)  # sure of the mask: BCE ~ 0
+    # a constant offset: L1 0.1, no gradient error
+    _, parts = depth_loss(true + 0.1, logits, true, on, grad_weight=1.0)
+    assert math.isclose(parts["depth_l1"], 0.1, rel_tol=1e-5) and parts["depth_grad"] < 1e-6
+    # a step of 1 between columns 3 and 4: 1-apart pairs, 8 of 112 differ by 1; 4-apart
+    # pairs, 32 of 64 (horizontal 8 x 4 rows, all cross) + 32 vertical (none) -> 32 / 64
+    pred = true.clone()
+    pred[..., 4:] += 1.0
+    loss, parts = depth_loss(pred, logits, true, on, mask_weight=0.0, grad_weight=1.0)
+    assert math.isclose(parts["depth_l1"], 0.5, rel_tol=1e-5)
+    assert math.isclose(parts["depth_grad"], 8 / 112 + 32 / 64, rel_tol=1e-5)
+    assert math.isclose(float(loss), 0.5 + 8 / 112 + 32 / 64, rel_tol=1e-5)
 
 
 def tiny_depth_config(epochs: int = 3) -> TrainConfig:

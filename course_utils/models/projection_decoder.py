@@ -4,7 +4,8 @@ Lin, Kong & Lucey (AAAI 2018) make a *dense* point cloud with 2D convolutions: t
 predicts, for each of ``N`` fixed viewpoints (:func:`course_utils.projections.fixed_viewpoints`),
 an ``S x S`` map of points in that camera's view frame plus a mask logit per pixel; the
 parameter-free :func:`course_utils.projections.fuse` turns them into one cloud of up to
-``N S²`` points (8 x 64² = 32,768). Chapter 05's :class:`~.decoders.PointDecoder` needs
+``N S²`` points (12 x 128² = 196,608 by default; about 21 % of them are on a shape of the
+course's dataset, about 40,000 points). Chapter 05's :class:`~.decoders.PointDecoder` needs
 an output weight per coordinate; here the weights are shared across the image.
 
 **Parametrisation.** Per pixel the network outputs four numbers ``(dz, dx, dy, logit)``; the
@@ -82,8 +83,8 @@ class ProjectionDecoder(nn.Module):
     def __init__(
         self,
         latent_dim: int = 256,
-        channels: Sequence[int] = (256, 128, 64, 48, 32),
-        num_views: int = 8,
+        channels: Sequence[int] = (256, 128, 64, 48, 32, 16),
+        num_views: int = 12,
         shuffle: int = 1,
         novel_size: int = 64,
         num_novel: int = 8,
@@ -183,7 +184,8 @@ def projection_loss(
     Args:
         decoder: the decoder (its cameras).
         out: its output for the batch.
-        fixed_depth: ``(B, N, S, S)`` target depths at the fixed views (0: background).
+        fixed_depth: ``(B, N', S, S)`` target depths at the fixed views (0: background), N' >= N
+            (the first N are the decoder's).
         novel_depth: ``(B, K, S', S')`` target depths at the novel views.
         novel_per_step: novel views drawn (without replacement) per step.
         upsample: U of the pseudo-renderer.
@@ -194,17 +196,14 @@ def projection_loss(
         ``(total, parts)`` with parts ``fixed_l1``, ``fixed_bce``, ``novel_l1``, ``novel_bce``.
     """
     from course_utils.p3d import renderer
-    from course_utils.projections import (
-        depth_to_xyz,
-        pseudo_render,
-        upsample_nearest,
-        viewpoint_cameras,
-    )
+    from course_utils.projections import pseudo_render, upsample_nearest, viewpoint_cameras
 
     device = out.xyz.device
-    fixed_depth = fixed_depth.to(device)
+    fixed_depth = fixed_depth.to(device)[:, : decoder.num_views]  # the decoder's views
     gt_mask = fixed_depth > 0
-    gt_xyz = depth_to_xyz(fixed_depth, decoder.cameras(device))
+    # The ground-truth points lie on the pixel rays: (x, y) = ray * z, z = depth (what
+    # depth_to_xyz computes through the camera, without its 4x4 products; 0 on background).
+    gt_xyz = torch.cat([decoder.ray * fixed_depth[..., None], fixed_depth[..., None]], dim=-1)
     parts = {
         "fixed_l1": _masked_mean((out.xyz - gt_xyz).abs().sum(-1), gt_mask),
         "fixed_bce": F.binary_cross_entropy_with_logits(out.logits, gt_mask.float()),
@@ -219,18 +218,15 @@ def projection_loss(
         cams = viewpoint_cameras([novel_viewpoints(K)[i] for i in chosen], device=device)
         points, valid = decoder.fuse(out)
         n = points.shape[1]
-        # every cloud once per chosen view: batch-major, view-minor
+        # cloud b is seen by cameras b k ... b k + k - 1 (pseudo_render projects each
+        # cloud once for its k cameras, without copying it)
         batch_cams = renderer.FoVPerspectiveCameras(
             R=cams.R.repeat(B, 1, 1), T=cams.T.repeat(B, 1), fov=FOV, device=device
         )
         rendered = pseudo_render(
-            points[:, None].expand(B, k, n, 3).reshape(B * k, n, 3),
-            batch_cams,
-            novel_depth.shape[-1],
-            upsample=upsample,
-            valid=valid[:, None].expand(B, k, n).reshape(B * k, n),
-            features=out.logits.reshape(B, 1, n, 1).expand(B, k, n, 1).reshape(B * k, n, 1),
-        )
+            points, batch_cams, novel_depth.shape[-1], upsample=upsample, valid=valid,
+            features=out.logits.reshape(B, n, 1),
+        )  # fmt: skip
         target = novel_depth.to(device)[:, chosen].reshape(B * k, *novel_depth.shape[-2:])
         target = upsample_nearest(target, upsample)  # (B k, S' U, S' U)
         both = rendered.mask & (target > 0)

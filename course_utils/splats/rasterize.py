@@ -40,12 +40,21 @@ from dataclasses import dataclass
 
 import torch
 
-from course_utils.splats.gaussians import Gaussians, covariances, eval_sh
+from course_utils.p3d import transforms
+from course_utils.p3d.builtin.renderer.limits import check_output_size
+from course_utils.splats.gaussians import Gaussians, eval_sh
 
 __all__ = ["render_gaussians", "project_gaussians", "composite_pixel", "RenderOutput", "Projected"]
 
-#: Candidate (Gaussian, pixel) pairs examined at once (bounds memory: ~200 bytes each).
+#: Candidate (Gaussian, pixel) pairs examined at once (bounds memory: ~240 bytes each).
 CHUNK_PAIRS = 1 << 19
+#: Bytes per candidate pair of a chunk, forward and backward (float32; measured peak memory
+#: of one Gaussian covering a 1500² image: about 230, rounded up).
+PAIR_BYTES = 240
+#: Bytes per pixel and view of the arrays chunking cannot bound (float32): the outputs and
+#: their stacked copies, the per-pixel accumulators, transmittance, summed-area table and
+#: the backward's copies (measured: about 115 with gradients; rounded up with room).
+PIXEL_BYTES = 168
 #: Contributing pairs the forward pass keeps for the backward (beyond: found again).
 CACHE_PAIRS = 1 << 22
 #: Low-pass filter added to every 2D covariance, in px².
@@ -141,11 +150,16 @@ def project_gaussians(
         [(width - 1) / 2.0 - half * ndc[:, 0], (height - 1) / 2.0 - half * ndc[:, 1]], 1
     )
     jac = -half * jac  # (P, 2, 3)
-    sigma_world = covariances(gaussians.log_scales, gaussians.quats)
-    sigma_view = R.T @ sigma_world @ R  # column form of X_view = X @ R
-    cov2d = jac @ sigma_view @ jac.transpose(1, 2)
-    cov2d = cov2d + dilation * torch.eye(2, dtype=cov2d.dtype, device=cov2d.device)
-    a, b, c = cov2d[:, 0, 0], cov2d[:, 0, 1], cov2d[:, 1, 1]
+    # Σ₂ = J Rᵀ Σ R Jᵀ with Σ = M Mᵀ, M = R_q S (gaussians.covariances): Σ₂ = A Aᵀ with
+    # A = J Rᵀ M (Rᵀ is the column form of X_view = X @ R). Cheaper than the 3x3 products.
+    quats = gaussians.quats
+    rot = transforms.quaternion_to_matrix(quats / quats.norm(dim=1, keepdim=True))
+    m = rot * torch.exp(gaussians.log_scales)[:, None, :]  # (P, 3, 3)
+    A = (jac @ R.T) @ m  # (P, 2, 3)
+    a = (A[:, 0] * A[:, 0]).sum(1) + dilation
+    b = (A[:, 0] * A[:, 1]).sum(1)
+    c = (A[:, 1] * A[:, 1]).sum(1) + dilation
+    cov2d = torch.stack([torch.stack([a, b], 1), torch.stack([b, c], 1)], 1)
     det = a * c - b * b
     det_safe = torch.where(det > 0, det, torch.ones_like(det))
     conics = torch.stack([c / det_safe, -b / det_safe, a / det_safe], 1)
@@ -171,6 +185,7 @@ class _Plan:
     bounds: list[int]  # chunk boundaries into `order`
     height: int
     width: int
+    largest_chunk: int  # candidate pairs of the largest chunk
 
 
 def _plan(proj: Projected, height: int, width: int, chunk_pairs: int) -> tuple[_Plan, torch.Tensor]:
@@ -208,6 +223,9 @@ def _plan(proj: Projected, height: int, width: int, chunk_pairs: int) -> tuple[_
         targets = torch.arange(chunk_pairs, max(total, chunk_pairs), chunk_pairs, device=u.device)
         inner = torch.searchsorted(ends, targets, right=True).tolist()
         bounds = sorted(set([0] + [b for b in inner if 0 < b < len(order)] + [len(order)]))
+        # A Gaussian's box is never split, so one huge box makes a chunk of its own size.
+        edges = torch.cat([ends.new_zeros(1), ends])[torch.tensor(bounds, device=ends.device)]
+        largest = int((edges[1:] - edges[:-1]).max()) if len(bounds) > 1 else 0
         plan = _Plan(
             order,
             col_lo[order].long(),
@@ -217,6 +235,7 @@ def _plan(proj: Projected, height: int, width: int, chunk_pairs: int) -> tuple[_
             bounds,
             height,
             width,
+            largest,
         )
     return plan, radii
 
@@ -294,33 +313,45 @@ def _walk(plan: _Plan, means2d, conics, opacities, state: dict) -> Iterator[_Chu
             torch.cumsum(counts, 0) - counts, counts
         )
         col_lo, row_lo, box_w = boxes.index_select(0, pos).unbind(1)
-        row = row_lo + offset // box_w
-        col = col_lo + offset - (offset // box_w) * box_w
+        box_row = torch.div(offset, box_w, rounding_mode="floor")
+        row = row_lo + box_row
+        col = col_lo + (offset - box_row * box_w)
         pixel = row * width + col
         u, v, a, b, c, o = table.index_select(0, pos).unbind(1)
         dx, dy = col.to(dtype) - u, row.to(dtype) - v
         power = -0.5 * (a * dx * dx + c * dy * dy) - b * dx * dy
         raw = o * torch.exp(power)
         # Keep pairs inside the 3σ ellipse, bright enough, at pixels not yet finished
-        # (early termination in an earlier chunk): one compaction for all three tests.
-        keep = (power >= -0.5 * SIGMAS**2) & (raw >= ALPHA_MIN) & (trans_pix[pixel] >= T_MIN)
+        # (early termination in an earlier chunk; none are before the first chunk): one
+        # compaction for all three tests.
+        keep = (power >= -0.5 * SIGMAS**2) & (raw >= ALPHA_MIN)
+        if start > 0:
+            keep &= trans_pix[pixel] >= T_MIN
         idx = torch.nonzero(keep).flatten()
         # Pairs were made Gaussian by Gaussian in depth order: a stable sort by pixel gives
-        # each pixel's pairs front to back.
-        idx = idx[torch.sort(pixel[idx].int(), stable=True).indices]  # int32 sorts faster
-        pos, pixel, dx, dy, raw = pos[idx], pixel[idx], dx[idx], dy[idx], raw[idx]
-        gauss = plan.order[pos]
-        clamped = raw > ALPHA_MAX
+        # each pixel's pairs front to back. (index_select, not x[idx]: several times faster
+        # on a CPU; the per-pair values are fetched once, after the last compaction.)
+        pixel = pixel.index_select(0, idx)
+        by_pixel = torch.sort(pixel.int(), stable=True).indices  # int32 sorts faster
+        idx, pixel = idx.index_select(0, by_pixel), pixel.index_select(0, by_pixel)
+        raw = raw.index_select(0, idx)
         alpha = raw.clamp(max=ALPHA_MAX)
         starts = _segment_starts(pixel)
         log_t = torch.log1p(-alpha)
-        trans = trans_pix[pixel] * torch.exp(_exclusive_segment_cumsum(log_t, starts)).to(dtype)
+        trans = trans_pix.index_select(0, pixel) * torch.exp(
+            _exclusive_segment_cumsum(log_t, starts)
+        ).to(dtype)
         # Early termination inside the chunk: a pixel stops once its transmittance is spent.
         live = trans >= T_MIN
         if not bool(live.all()):
-            gauss, pixel, dx, dy = gauss[live], pixel[live], dx[live], dy[live]
-            alpha, clamped, trans, log_t = alpha[live], clamped[live], trans[live], log_t[live]
+            live = torch.nonzero(live).flatten()
+            idx, pixel, raw, alpha, trans, log_t = (
+                t.index_select(0, live) for t in (idx, pixel, raw, alpha, trans, log_t)
+            )
             starts = _segment_starts(pixel)
+        gauss = plan.order.index_select(0, pos.index_select(0, idx))
+        dx, dy = dx.index_select(0, idx), dy.index_select(0, idx)
+        clamped = raw > ALPHA_MAX
         yield _Chunk(gauss, pixel, dx, dy, alpha, clamped, trans, starts)
         spent = torch.zeros(height * width, dtype=torch.float64, device=device)
         spent.index_add_(0, pixel, log_t.double())
@@ -371,16 +402,17 @@ class _Composite(torch.autograd.Function):
         chunks = (
             ctx.cache if ctx.cache is not None else _walk(ctx.plan, means2d, conics, opacities, {})
         )
-        for chunk in chunks:
+        for number, chunk in enumerate(chunks):
             pix, gid = chunk.pixel, chunk.gauss
             feat = feat_t.index_select(1, gid)  # (C, M)
             weight = chunk.alpha * chunk.trans
             contrib = weight[None] * feat
             inclusive = _exclusive_segment_cumsum(contrib, chunk.starts) + contrib.double()
-            # Everything composited behind the pair, background included.
-            after = (
-                out.index_select(1, pix) - acc.index_select(1, pix) - inclusive.to(contrib.dtype)
-            )
+            # Everything composited behind the pair, background included (nothing is in
+            # front of the first chunk).
+            after = out.index_select(1, pix) - inclusive.to(contrib.dtype)
+            if number > 0:
+                after = after - acc.index_select(1, pix)
             g = grad_out.index_select(1, pix)
             one_minus = 1.0 - chunk.alpha
             # C = (what is in front) + T_i alpha_i c_i + (1 - alpha_i) * [after_i / (1 - alpha_i)]:
@@ -390,7 +422,7 @@ class _Composite(torch.autograd.Function):
             g_feat.index_add_(1, gid, g * weight[None])
             # alpha = o exp(power) (not where clamped); power = -(a dx² + c dy²)/2 - b dx dy.
             d_alpha = torch.where(chunk.clamped, torch.zeros_like(d_alpha), d_alpha)
-            g_opac.index_add_(0, gid, d_alpha * chunk.alpha / opacities[gid])
+            g_opac.index_add_(0, gid, d_alpha * chunk.alpha / opacities.index_select(0, gid))
             d_power = d_alpha * chunk.alpha
             a, b, c = conics_t.index_select(1, gid)
             dx, dy = chunk.dx, chunk.dy
@@ -442,9 +474,24 @@ def render_gaussians(
         :class:`RenderOutput` with ``images`` ``(N, H, W, 3)``, ``alphas`` ``(N, H, W)``,
         ``depths`` ``(N, H, W)`` (alpha-weighted mean view z, 0 where alpha is 0), the
         screen means per view and the box radii ``(N, P)``.
+
+    Raises:
+        ValueError: before allocating, when the per-pixel arrays (``N x H x W`` x
+            ``PIXEL_BYTES``) or the largest chunk of candidate pairs (``PAIR_BYTES`` each;
+            one Gaussian's box is never split, so a huge Gaussian in a huge image makes a
+            chunk of its own) would exceed the memory budget of the course's rasterizers
+            (4 GiB; ``COURSE_MAX_RASTER_BYTES``).
     """
     height, width = _check_inputs(gaussians, cameras, image_size)
     dtype, device = gaussians.means.dtype, gaussians.means.device
+    scale = dtype.itemsize / 4  # the byte counts are for float32
+    # Chunking bounds the candidate pairs, not the per-pixel arrays: check those at once.
+    check_output_size(
+        "render_gaussians",
+        (len(cameras), height, width),
+        int(PIXEL_BYTES * scale),
+        "image_size (or render fewer cameras at once)",
+    )
     bg = torch.as_tensor(background, dtype=dtype, device=device).reshape(3)
     bg = torch.cat([bg, bg.new_zeros(1)])  # depth channel: 0 behind everything
     images, alphas, depths, means, radii = [], [], [], [], []
@@ -454,6 +501,14 @@ def render_gaussians(
         if means2d.requires_grad:
             means2d.retain_grad()  # its gradient drives densification
         plan, radius = _plan(proj, height, width, chunk_pairs)
+        # ...nor a single Gaussian whose 3σ box covers a huge image (boxes are not split).
+        check_output_size(
+            "render_gaussians (largest chunk of candidate pairs)",
+            (plan.largest_chunk,),
+            int(PAIR_BYTES * scale),
+            "image_size or chunk_pairs, or shrink the largest Gaussians (a Gaussian's 3σ "
+            "pixel box is examined in one chunk)",
+        )
         features = torch.cat([proj.colors, proj.depths[:, None]], 1)
         out, alpha = _Composite.apply(means2d, proj.conics, proj.opacities, features, bg, plan)
         out, alpha = out.view(height, width, 4), alpha.view(height, width)

@@ -97,12 +97,12 @@ def available_device(text: str) -> str:
 
 
 def decoder_name(text: str) -> str:
-    """An argparse ``type=`` accepting the known single-view decoders."""
+    """An argparse ``type=`` accepting the known single-view decoders and chapter 08's depth."""
     from course_utils.models import DECODERS  # the one list of decoders
 
-    if text not in DECODERS:
+    if text not in (*DECODERS, "depth"):
         raise argparse.ArgumentTypeError(
-            f"unknown decoder {text!r}; choose one of {', '.join(DECODERS)}"
+            f"unknown decoder {text!r}; choose one of {', '.join(DECODERS)}, depth"
         )
     return text
 
@@ -369,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         type=decoder_name,
         metavar="NAME",
-        help="voxels-mlp, voxels-conv, points, mesh, implicit (chapter 05) or projections (07)",
+        help="voxels-mlp, voxels-conv, points, mesh, implicit (05), projections (07), depth (08)",
     )
     train.add_argument(
         "--epochs",
