@@ -44,6 +44,7 @@ __all__ = [
     "train_grid_field",
     "train_nerf",
     "total_variation",
+    "hull_rays",
     "view_rays",
     "visual_hull",
 ]
@@ -442,6 +443,25 @@ def visual_hull(
     return (inside > 0.5).all(dim=0).reshape(size, size, size)
 
 
+def hull_rays(views: SceneViews, hull_size: int = 48, extent: float = 1.05) -> torch.Tensor:
+    """``(N_train * H * W,)`` bool: which training rays can meet the :func:`visual_hull`.
+
+    A ray through a pixel far outside its own view's mask misses every hull cell (each
+    cell's centre projects inside every dilated mask, so all of the cell lies within
+    half a cell diagonal of that), and with the field empty outside the hull it renders
+    the background exactly: zero loss, zero gradient, pure cost. Training draws its rays
+    from the others only (as DVGO and Plenoxels skip rays outside the scene's bounds).
+    The margin is the hull's mask dilation (1 pixel), half a cell diagonal measured in
+    pixels at the nearest depth ``znear`` (where a pixel is smallest), and 1 for rounding.
+    """
+    cell = 2 * extent / hull_size
+    pixel = 2 * views.znear * math.tan(math.radians(views.fov) / 2) / views.image_size
+    margin = 1 + math.ceil(math.sqrt(3) * cell / 2 / pixel) + 1
+    masks = views.masks[views.train][:, None]
+    near = torch.nn.functional.max_pool2d(masks, 2 * margin + 1, stride=1, padding=margin)
+    return near.reshape(-1) > 0
+
+
 def held_out_psnr(
     field: Callable, views: SceneViews, index: Sequence[int] | None = None, n_pts: int = 96
 ) -> float:
@@ -474,10 +494,16 @@ def _train(
     desc: str,
     occupancy_every: int | None = None,
     carve: bool = True,
-    upsample: tuple[float, int] | None = None,
+    upsample: tuple[float, int] | None = None,  # (training seconds, resolution)
     clock: str = "wall",
+    eval_at: Sequence[float] | None = None,
+    on_eval: Callable[[float, float], None] | None = None,
 ) -> list[tuple[float, float]]:
-    """The loop both trainers share: random rays, MSE, a time budget, held-out PSNR."""
+    """The loop both trainers share: random rays, MSE, a time budget, held-out PSNR.
+
+    Held-out PSNR is measured every ``eval_every`` seconds of training, at the training
+    times ``eval_at`` as well (e.g. densely early on, to resolve when a level is reached),
+    and at the end; ``on_eval(seconds, psnr)`` is called after each evaluation."""
     from tqdm.auto import tqdm
 
     if not views.train:
@@ -489,6 +515,7 @@ def _train(
     eval_every = seconds / 10 if eval_every is None else eval_every
     history: list[tuple[float, float]] = []
     trained, step, next_eval = 0.0, 0, eval_every
+    extra = sorted(float(t) for t in (eval_at or ()))
     if clock not in _CLOCKS:
         raise ValueError(f"clock must be one of {sorted(_CLOCKS)}, got {clock!r}")
     now = _CLOCKS[clock]
@@ -497,6 +524,8 @@ def _train(
     if carve:
         start = now()
         hull = field.occupancy = visual_hull(views, extent=field.extent)
+        useful = hull_rays(views, hull.shape[0], field.extent)
+        origins, directions, colours = origins[useful], directions[useful], colours[useful]
         trained += now() - start
     bar = tqdm(total=round(seconds, 1), desc=desc, unit="s", disable=not progress, leave=False)
     while trained < seconds and (max_steps is None or step < max_steps):
@@ -513,7 +542,7 @@ def _train(
         loss.backward()
         optimizer.step()
         step += 1
-        if upsample is not None and trained >= upsample[0] * seconds:
+        if upsample is not None and trained >= upsample[0]:
             field.upsample(upsample[1])  # coarse to fine: new parameters, new optimizer
             optimizer = make_optimizer()
             upsample = None
@@ -525,11 +554,16 @@ def _train(
         trained += elapsed
         bar.update(round(min(elapsed, seconds - bar.n), 1) if bar.n < seconds else 0)
         last = trained >= seconds or (max_steps is not None and step >= max_steps)
-        if eval_index and (trained >= next_eval or last):
+        due = trained >= next_eval or bool(extra and trained >= extra[0])
+        if eval_index and (due or last):
             history.append((trained, held_out_psnr(field, views, eval_index, n_pts)))
             bar.set_postfix(psnr=f"{history[-1][1]:.2f} dB")
+            if on_eval is not None:
+                on_eval(*history[-1])
             while next_eval <= trained:
                 next_eval += eval_every
+            while extra and extra[0] <= trained:
+                extra.pop(0)
     bar.close()
     return history
 
@@ -543,6 +577,7 @@ def train_grid_field(
     n_pts: int = 96,
     coarse_resolution: int | None = 32,
     coarse_fraction: float = 0.3,
+    coarse_seconds: float | None = 10.0,
     lr: float = 0.1,
     tv_weight: float = 1e-4,
     tv_block: int | None = 32,
@@ -554,6 +589,8 @@ def train_grid_field(
     seed: int = 0,
     progress: bool = True,
     clock: str = "wall",
+    eval_at: Sequence[float] | None = None,
+    on_eval: Callable[[float, float], None] | None = None,
 ) -> tuple[GridRadianceField, list[tuple[float, float]]]:
     """Fit a :class:`GridRadianceField` to ``views.train`` for ``seconds`` of training.
 
@@ -562,17 +599,21 @@ def train_grid_field(
         seconds: training wall-time budget (evaluation excluded).
         resolution: final grid voxels per side.
         coarse_resolution: start at this resolution (None: at ``resolution``) and upsample
-            after ``coarse_fraction`` of the time budget.
+            after ``coarse_fraction`` of the time budget or ``coarse_seconds`` of training,
+            whichever comes first (None: the fraction alone). The coarse grid settles the
+            layout within seconds; a long budget is better spent on the fine grid.
         batch_rays: rays per step; n_pts: samples per ray (about one per voxel).
         lr: Adam learning rate of the grid (density and colour logits).
         tv_weight: weight of the total-variation regulariser on the grid.
         tv_block: estimate it on a random block of this many voxels per side (None: all).
         eval_every: seconds of training between held-out evaluations (default budget/10).
+        eval_at: also evaluate at these training times (seconds), e.g. densely early on.
+        on_eval: called as ``on_eval(seconds, psnr)`` after every evaluation (logging).
         eval_views: views to evaluate on (default ``views.test``).
         occupancy_every: rebuild the empty-space occupancy grid every this many steps
             (None: evaluate every sample).
-        carve: start from the visual hull of the training masks (:func:`visual_hull`) and
-            never sample outside it.
+        carve: start from the visual hull of the training masks (:func:`visual_hull`),
+            never sample outside it, and draw only rays that can meet it (:func:`hull_rays`).
         max_steps: stop earlier after this many steps (tests).
         seed: for the random rays and jitter.
         clock: ``"wall"`` (seconds of wall time) or ``"cpu"`` (CPU seconds of this process,
@@ -592,11 +633,14 @@ def train_grid_field(
     def regulariser() -> torch.Tensor:
         return tv_weight * total_variation(field.grid, block=tv_block)
 
-    upsample = None if start == resolution else (coarse_fraction, resolution)
+    switch = coarse_fraction * seconds
+    if coarse_seconds is not None:
+        switch = min(switch, coarse_seconds)
+    upsample = None if start == resolution else (switch, resolution)
     history = _train(
         field, views, seconds, make_optimizer, regulariser if tv_weight > 0 else None,
         batch_rays, n_pts, eval_every, eval_views, max_steps, progress, "grid field",
-        occupancy_every, carve, upsample, clock,
+        occupancy_every, carve, upsample, clock, eval_at, on_eval,
     )  # fmt: skip
     return field, history
 
@@ -620,6 +664,8 @@ def train_nerf(
     seed: int = 0,
     progress: bool = True,
     clock: str = "wall",
+    eval_at: Sequence[float] | None = None,
+    on_eval: Callable[[float, float], None] | None = None,
 ) -> tuple[NeRFField, list[tuple[float, float]]]:
     """Fit a :class:`NeRFField` to ``views.train`` for ``seconds`` of training.
 
@@ -634,6 +680,6 @@ def train_nerf(
     history = _train(
         field, views, seconds, lambda: torch.optim.Adam(field.parameters(), lr=lr), None,
         batch_rays, n_pts, eval_every, eval_views, max_steps, progress, "NeRF",
-        occupancy_every, carve, None, clock,
+        occupancy_every, carve, None, clock, eval_at, on_eval,
     )  # fmt: skip
     return field, history

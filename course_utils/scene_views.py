@@ -166,6 +166,8 @@ def _load(path: Path) -> dict[str, np.ndarray] | None:
 def _render(
     mesh_name: str, num_views: int, image_size: int, fov: float, dist: float, turn: float,
     background: tuple[float, float, float], supersample: int, batch: int,
+    specular: float = 0.0, shininess: float = 30.0,
+    light_direction: tuple[float, float, float] = (0.4, 1.0, 0.6),
 ) -> dict[str, torch.Tensor]:  # fmt: skip
     """Render images, masks, depths and cameras of ``num_views`` spiral views."""
     from course_utils.multiview import load_target, spiral_views
@@ -176,12 +178,13 @@ def _render(
     R, T = renderer.look_at_view_transform(dist=dist, elev=elev, azim=azim)
     size = image_size * supersample
     settings = renderer.RasterizationSettings(image_size=size, blur_radius=0.0, faces_per_pixel=1)
-    # A world-fixed light from above-front-left, diffuse only: view-independent colours.
+    # A world-fixed light from above-front-left, diffuse only: view-independent colours
+    # (with ``specular`` > 0, a Phong highlight that moves over the surface with the camera).
     lights = renderer.DirectionalLights(
         ambient_color=((0.55, 0.55, 0.55),), diffuse_color=((0.5, 0.5, 0.5),),
-        specular_color=((0.0, 0.0, 0.0),), direction=((0.4, 1.0, 0.6),),
+        specular_color=((specular,) * 3,), direction=(tuple(light_direction),),
     )  # fmt: skip
-    materials = renderer.Materials(specular_color=((0.0, 0.0, 0.0),))
+    materials = renderer.Materials(specular_color=((1.0, 1.0, 1.0),), shininess=shininess)
     blend = renderer.BlendParams(background_color=background)
     images, masks, depths = [], [], []
     with torch.no_grad():
@@ -231,6 +234,9 @@ def make_scene_views(
     background: tuple[float, float, float] = (1.0, 1.0, 1.0),
     supersample: int = 2,
     batch: int = 8,
+    specular: float = 0.0,
+    shininess: float = 30.0,
+    light_direction: tuple[float, float, float] = (0.4, 1.0, 0.6),
 ) -> SceneViews:
     """Render (or load from the cache) ``num_views`` views of a normalised course mesh.
 
@@ -248,6 +254,13 @@ def make_scene_views(
         background: RGB of pixels that see no object.
         supersample: render at ``supersample * S`` and average down (anti-aliasing).
         batch: views rasterized together (more: faster, more memory).
+        specular: strength of a Phong highlight of the world-fixed light (0: none, the
+            course's default). A highlight sits where the light's mirror direction meets
+            the camera, so it moves over the surface from view to view: a *view-dependent*
+            appearance that only a radiance field with a direction input can reproduce.
+        shininess: Phong exponent of the highlight (larger: smaller, sharper).
+        light_direction: world direction towards the light (the default lights from
+            above-front-left).
 
     Returns:
         A :class:`SceneViews`; ``znear, zfar = dist -+ 1.05`` bound the object (radius 1).
@@ -256,6 +269,10 @@ def make_scene_views(
         raise ValueError(
             f"make_scene_views: need num_views >= 1, image_size >= 8, supersample >= 1; got "
             f"{num_views}, {image_size}, {supersample}"
+        )
+    if not (math.isfinite(specular) and specular >= 0 and shininess > 0):
+        raise ValueError(
+            f"make_scene_views: need specular >= 0 and shininess > 0; got {specular}, {shininess}"
         )
     if dist <= 1.1:
         raise ValueError(f"make_scene_views: dist={dist} puts the camera inside the object")
@@ -267,14 +284,20 @@ def make_scene_views(
         "dist": float(dist), "turn": round(turn, 6), "background": background,
         "supersample": supersample, "version": CACHE_VERSION,
     }  # fmt: skip
+    if specular > 0:  # only then: the keys (and cache files) of matte scenes stay as they were
+        key.update(specular=float(specular), shininess=float(shininess))
+    light_direction = tuple(float(c) for c in light_direction)  # type: ignore[assignment]
+    if light_direction != (0.4, 1.0, 0.6):
+        key["light"] = light_direction
     path = _cache_path(key) if cache else None
     arrays = _load(path) if path is not None else None
     if arrays is not None and arrays["images"].shape[:3] == (num_views, image_size, image_size):
         tensors = {name: torch.from_numpy(np.ascontiguousarray(arrays[name])) for name in _FIELDS}
     else:
         tensors = _render(
-            mesh, num_views, image_size, fov, dist, turn, background, supersample, batch
-        )
+            mesh, num_views, image_size, fov, dist, turn, background, supersample, batch,
+            specular, shininess, light_direction,
+        )  # fmt: skip
         if path is not None:
             from course_utils.atomic import temporary_path
 

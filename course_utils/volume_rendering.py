@@ -25,6 +25,7 @@ __all__ = [
     "sdf_volumetric_function",
     "sphere_trace",
     "spiral_cameras",
+    "view_dependence_figure",
 ]
 
 
@@ -196,6 +197,56 @@ def plot_psnr_curves(
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def view_dependence_figure(
+    views: Any, fields: dict[str, Callable], index: Sequence[int], n_pts: int = 96
+) -> tuple[Any, dict[str, list[float]]]:
+    """Compare fields on some views: the truth, and per field its render and error map.
+
+    Rows are the views ``index``; columns the truth, then for every field its render and
+    ``|render - truth|`` summed over RGB (one colour scale for all error maps, so a
+    highlight a field cannot reproduce shows up as a bright patch in its map).
+
+    Args:
+        views: a :class:`~course_utils.scene_views.SceneViews`.
+        fields: name -> a field of :mod:`course_utils.radiance_fields`.
+        index: the views to show.
+
+    Returns:
+        ``(figure, {name: [PSNR dB of each view]})``.
+    """
+    import matplotlib.pyplot as plt
+
+    from course_utils.radiance_fields import render_views
+    from course_utils.scene_views import psnr
+
+    index = list(index)
+    truth = views.images[index]
+    renders = {
+        name: render_views(f, views, index, n_pts=n_pts)["rgb"] for name, f in fields.items()
+    }
+    errors = {name: (r - truth).abs().sum(-1) for name, r in renders.items()}
+    top = max(float(e.max()) for e in errors.values()) or 1.0
+    scores = {
+        name: [psnr(r[i], truth[i]) for i in range(len(index))] for name, r in renders.items()
+    }
+    cols = 1 + 2 * len(fields)
+    fig, axes = plt.subplots(
+        len(index), cols, figsize=(2.1 * cols, 2.2 * len(index)), squeeze=False
+    )
+    for row in range(len(index)):
+        axes[row, 0].imshow(truth[row].clamp(0, 1))
+        axes[row, 0].set_title("truth" if row == 0 else "", fontsize=9)
+        for k, name in enumerate(fields):
+            axes[row, 1 + 2 * k].imshow(renders[name][row].clamp(0, 1))
+            axes[row, 1 + 2 * k].set_title(f"{name}\n{scores[name][row]:.1f} dB", fontsize=8)
+            axes[row, 2 + 2 * k].imshow(errors[name][row], cmap="inferno", vmin=0, vmax=top)
+            axes[row, 2 + 2 * k].set_title("|error|" if row == 0 else "", fontsize=9)
+    for ax in axes.flat:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig, scores
 
 
 def to_image(tensor: torch.Tensor) -> np.ndarray:

@@ -126,3 +126,56 @@ def test_nerf_colour_depends_on_direction_only_when_asked() -> None:
         sigma2, rgb2 = field.density_and_colour(points, d2)
         torch.testing.assert_close(sigma1, sigma2)  # density never depends on the direction
         assert torch.allclose(rgb1, rgb2) != view_dependence
+
+
+def test_evaluations_at_chosen_times_and_the_callback(tiny_views) -> None:
+    # eval_at=[0]: an evaluation right after the first step; eval_every huge: none between;
+    # the last step is always evaluated. on_eval sees exactly the history's entries.
+    seen = []
+    _, history = radiance_fields.train_grid_field(
+        tiny_views, 1e9, resolution=8, coarse_resolution=None, n_pts=16, batch_rays=64,
+        max_steps=3, eval_every=1e9, eval_at=[0.0], progress=False,
+        on_eval=lambda s, p: seen.append((s, p)),
+    )  # fmt: skip
+    assert len(history) == 2 and seen == history
+    assert 0 < history[0][0] < history[1][0]
+
+
+def test_rays_left_out_of_training_cannot_meet_the_hull(tiny_views) -> None:
+    # A field opaque everywhere in the visual hull: every ray hull_rays leaves out must
+    # render pure background (it crosses no hull cell), and the ones kept include every
+    # ray of the object's pixels.
+    field = radiance_fields.GridRadianceField(resolution=8)
+    with torch.no_grad():
+        field.grid[:, 0] = 30.0  # opaque wherever it is evaluated
+    field.occupancy = radiance_fields.visual_hull(tiny_views, size=48, extent=field.extent)
+    useful = radiance_fields.hull_rays(tiny_views, 48, field.extent)
+    masks = tiny_views.masks[tiny_views.train].reshape(-1)
+    assert useful[masks > 0].all()
+    assert 0.1 < useful.float().mean() < 0.9  # it does leave rays out
+    origins, directions = radiance_fields.view_rays(tiny_views, tiny_views.train)
+    origins, directions = origins.reshape(-1, 3)[~useful], directions.reshape(-1, 3)[~useful]
+    _, _, alpha = radiance_fields.render_rays(
+        field, origins, directions, tiny_views.znear, tiny_views.zfar, 256, (1.0, 1.0, 1.0)
+    )
+    assert alpha.max() == 0.0
+    # ... while the kept rays next to the object do hit it (the test can fail).
+    origins, directions = radiance_fields.view_rays(tiny_views, tiny_views.train)
+    kept = origins.reshape(-1, 3)[masks > 0], directions.reshape(-1, 3)[masks > 0]
+    _, _, alpha = radiance_fields.render_rays(
+        field, *kept, tiny_views.znear, tiny_views.zfar, 256, (1.0, 1.0, 1.0)
+    )
+    assert alpha.min() > 0.99
+
+
+def test_coarse_to_fine_switches_at_the_earlier_of_fraction_and_seconds(tiny_views) -> None:
+    common = dict(
+        resolution=12, coarse_resolution=6, n_pts=16, batch_rays=64, max_steps=2,
+        eval_every=1e9, progress=False,
+    )  # fmt: skip
+    # coarse_seconds=0: the first step already passes it, so the grid ends fine ...
+    field, _ = radiance_fields.train_grid_field(tiny_views, 1e9, coarse_seconds=0.0, **common)
+    assert field.resolution == 12
+    # ... the fraction alone of a huge budget is never reached: it stays coarse.
+    field, _ = radiance_fields.train_grid_field(tiny_views, 1e9, coarse_seconds=None, **common)
+    assert field.resolution == 6

@@ -73,3 +73,22 @@ def test_cache_reused_and_corrupt_file_rebuilt(small_views, tmp_path, monkeypatc
     assert torch.equal(rebuilt.images, first.images)
     assert files[0].stat().st_size > 100  # rewritten
     assert not [p for p in (tmp_path / "scene_views").iterdir() if p.name.startswith(".")]
+
+
+def test_a_highlight_only_adds_light_and_only_on_the_object(module_cache_dir) -> None:
+    # Phong's specular term is >= 0 and the rest of the shading is unchanged, so the shiny
+    # views equal the matte ones plus a non-negative highlight, 0 on the background.
+    matte = make_scene_views("mug", num_views=6, image_size=32, num_test=1, cache=False)
+    shiny = make_scene_views(
+        "mug", num_views=6, image_size=32, num_test=1, cache=False, specular=0.8, shininess=8.0
+    )
+    added = shiny.images - matte.images
+    assert added.min() >= -1e-5
+    assert added.max() > 0.2  # a visible highlight somewhere
+    # Background: pixels at least one pixel away from the mask (edge pixels are partly
+    # covered by the object, so they may take some of a highlight).
+    near = torch.nn.functional.max_pool2d(matte.masks[:, None], 3, stride=1, padding=1)[:, 0]
+    assert added[near == 0].abs().max() <= 1e-5
+    torch.testing.assert_close(shiny.masks, matte.masks)
+    with pytest.raises(ValueError, match="specular"):
+        make_scene_views("mug", num_views=6, image_size=32, cache=False, specular=-1.0)

@@ -25,7 +25,11 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from course_utils.p3d.builtin.renderer.implicit.utils import RayBundle
+from course_utils.p3d.builtin.renderer.implicit.utils import (
+    FLOATS_PER_RAY_SAMPLE,
+    RayBundle,
+    check_ray_samples,
+)
 
 __all__ = ["MonteCarloRaysampler", "MultinomialRaysampler", "NDCMultinomialRaysampler"]
 
@@ -72,6 +76,11 @@ def _xy_to_ray_bundle(
     batch_size = xy_grid.shape[0]
     spatial_size = xy_grid.shape[1:-1]
     n_rays = spatial_size.numel()
+    # Before anything of size B x rays x P exists: rendering the bundle will need at least
+    # FLOATS_PER_RAY_SAMPLE floats per sample, all at once.
+    check_ray_samples(
+        "raysampler", (batch_size, n_rays, max(n_pts_per_ray, 0)), FLOATS_PER_RAY_SAMPLE
+    )
     rays_zs = xy_grid.new_empty((0,))
     if n_pts_per_ray > 0:
         depths = torch.linspace(

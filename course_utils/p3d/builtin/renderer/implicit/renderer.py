@@ -17,6 +17,7 @@ import torch
 from course_utils.p3d.builtin.renderer.implicit.utils import (
     RayBundle,
     _validate_ray_bundle_variables,
+    check_ray_samples,
     ray_bundle_variables_to_ray_points,
 )
 
@@ -149,6 +150,11 @@ class VolumeSampler(torch.nn.Module):
                 "Input volumes have to have the same batch size as rays: "
                 f"{self._volumes.densities().shape[0]} volumes, {origins.shape[0]} cameras"
             )
+        densities, features = self._volumes.densities(), self._volumes.features()
+        channels = densities.shape[1] + (0 if features is None else features.shape[1])
+        # The sampling itself is chunked (POINTS_PER_CHUNK); its outputs, the local points
+        # and the samples per channel, are whole tensors: check them before allocating.
+        check_ray_samples("VolumeSampler", tuple(lengths.shape), 3 + channels)
         batch = lengths.shape[0]
         origins_local = self._volumes.world_to_local_coords(origins)
         directions_local = (
@@ -158,11 +164,9 @@ class VolumeSampler(torch.nn.Module):
         )
         points = ray_bundle_variables_to_ray_points(origins_local, directions_local, lengths)
         flat = points.reshape(batch, -1, 3)
-        densities = self._volumes.densities()
         rays_densities = self._sample(densities, flat).reshape(
             *points.shape[:-1], densities.shape[1]
         )
-        features = self._volumes.features()
         if features is None:
             rays_features = rays_densities[..., :0]
         else:

@@ -54,11 +54,45 @@ class HeterogeneousRayBundle:
     camera_counts: torch.LongTensor | None = None
 
 
+#: Float32 values every ray sample costs at least when a bundle is rendered: its point
+#: (3), its length (1), an opacity (1), an RGB feature (3) and the raymarcher's
+#: transmittance and weight (2). The true figure depends on the volumetric function.
+FLOATS_PER_RAY_SAMPLE = 10
+
+_LOWER = "the number of cameras, image_width x image_height (or n_rays_per_image) or n_pts_per_ray"
+
+
+def check_ray_samples(what: str, shape: tuple[int, ...], floats_per_sample: int) -> int:
+    """Raise a clear ``ValueError`` before a renderer allocates too much for its samples.
+
+    The implicit renderers keep every sample of every ray at once (PyTorch3D's API returns
+    whole ``(B, ..., P, C)`` tensors); the built-in code chunks its own temporaries (see
+    ``VolumeSampler``), but what it hands back cannot be chunked. So the budget of the
+    rasterizers (``limits.py``: 4 GiB, ``COURSE_MAX_RASTER_BYTES``) applies to
+    ``prod(shape) * floats_per_sample * 4`` bytes.
+
+    Args:
+        what: who allocates, for the message.
+        shape: ``(B, ..., P)``: cameras, rays per camera, samples per ray.
+        floats_per_sample: float32 values per sample.
+
+    Returns:
+        The estimate in bytes.
+    """
+    from course_utils.p3d.builtin.renderer.limits import check_output_size
+
+    return check_output_size(
+        what, tuple(int(s) for s in shape), 4 * floats_per_sample,
+        f"{_LOWER}, or render the rays in chunks",
+    )  # fmt: skip
+
+
 def ray_bundle_variables_to_ray_points(
     rays_origins: torch.Tensor, rays_directions: torch.Tensor, rays_lengths: torch.Tensor
 ) -> torch.Tensor:
     """Points ``origin + length * direction``: ``(..., 3)``, ``(..., 3)``, ``(..., P)`` ->
-    ``(..., P, 3)``."""
+    ``(..., P, 3)``. ``ValueError`` when the points would exceed the memory budget."""
+    check_ray_samples("ray_bundle_to_ray_points", tuple(rays_lengths.shape), 3)
     return rays_origins[..., None, :] + rays_lengths[..., :, None] * rays_directions[..., None, :]
 
 
