@@ -122,9 +122,42 @@ def test_collate_batched_meshes_lists_every_key_and_builds_meshes(shapenet_root:
     assert no_mesh == {"a": [1, 2], "mesh": None}
 
 
-def test_render_is_named_as_not_built_in(shapenet_root: Path) -> None:
-    with pytest.raises(NotImplementedError, match="render"):
-        quiet(datasets.ShapeNetCore, shapenet_root).render(idxs=[0])
+def test_render_draws_the_chosen_models_where_the_camera_sees_them(shapenet_root: Path) -> None:
+    from course_utils.p3d.builtin.renderer import (
+        FoVOrthographicCameras,
+        HardFlatShader,
+        RasterizationSettings,
+    )
+
+    data = quiet(datasets.ShapeNetCore, shapenet_root, load_textures=False)
+    R, T = look_at_view_transform(dist=2.0, elev=0.0, azim=0.0)
+    settings = RasterizationSettings(image_size=64)
+    kwargs = {"cameras": FoVOrthographicCameras(R=R, T=T), "raster_settings": settings}
+    # Box c1 is 1.0 x 0.5 (x, y) seen face on; NDC spans 2 units over 64 pixels, so its
+    # silhouette is 32 x 16 pixels, and a white model under a light is lit.
+    images = data.render(model_ids=["c1", "l1"], **kwargs)
+    assert images.shape == (2, 64, 64, 4)
+    alpha = images[..., 3] > 0.5
+    # (a few pixel centres can sit exactly on a face's diagonal: allow them either way)
+    assert abs(alpha[0].sum().item() - 32 * 16) <= 4
+    assert abs(alpha[1].sum().item() - 6 * 32) <= 4  # lamp l1: 0.2 x 1.0 -> 6 x 32 centres
+    assert bool(alpha[0, 24:40, 16:48].all()) and not bool(alpha[0, :20].any())
+    assert bool((images[0][alpha[0]][:, :3] > 0.2).all())
+    by_index = data.render(idxs=[0, 2], shader_type=HardFlatShader, **kwargs)
+    assert torch.equal(by_index[..., 3] > 0.5, alpha)
+    torch.manual_seed(0)
+    chairs = data._handle_render_inputs(categories=["chair"], sample_nums=[2])
+    assert sorted(chairs) == [0, 1]
+    assert data._handle_render_inputs(categories=[LAMP]) == [2]
+    assert len(data._handle_render_inputs()) == 1
+    with pytest.raises(ValueError, match="not found"):
+        data.render(model_ids=["nope"])
+    with pytest.raises(ValueError, match="Category"):
+        data.render(categories=["sofa"])
+    with pytest.raises(IndexError, match="out of bounds"):
+        data.render(idxs=[3])
+    with pytest.raises(NotImplementedError, match="view_idxs"):
+        data.render(idxs=[0], view_idxs=[0])
 
 
 # ------------------------------------------------------------------ R2N2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -68,15 +69,129 @@ class ShapeNetBase(torch.utils.data.Dataset):
         textures = verts.new_ones(faces.verts_idx.shape[0], r, r, 3)
         return verts, faces.verts_idx, textures
 
-    def render(self, *args: Any, **kwargs: Any) -> torch.Tensor:
-        """PyTorch3D renders chosen models with a Phong shader here; not built in.
+    def render(
+        self,
+        model_ids: list[str] | None = None,
+        categories: list[str] | None = None,
+        sample_nums: list[int] | None = None,
+        idxs: list[int] | None = None,
+        shader_type: type | None = None,
+        device: str | torch.device = "cpu",
+        **kwargs: Any,
+    ) -> torch.Tensor:
+        """Render chosen models of the dataset, as PyTorch3D's ``ShapeNetBase.render``.
 
-        Raises:
-            NotImplementedError: always; render the ``mesh`` of
-                :func:`collate_batched_meshes` with a ``MeshRenderer`` instead.
+        Which models: the given ``model_ids``; else ``sample_nums`` random models of each of
+        ``categories`` (names or synset ids; one number broadcasts); else the given
+        ``idxs``; else ``sample_nums[0]`` (default 1) random models of the whole dataset.
+        Models without textures are coloured white (``TexturesVertex`` of ones).
+
+        Args:
+            shader_type: the shader class (``HardPhongShader`` when None, PyTorch3D's
+                default), made with ``device``, the cameras and the lights.
+            device: where the meshes and the renderer go.
+            **kwargs: ``cameras`` (default ``FoVPerspectiveCameras()``; a batch of
+                ``k * N`` cameras renders each of the N models ``k`` times),
+                ``raster_settings`` (default ``RasterizationSettings()``) and ``lights``
+                (default ``PointLights()``); anything else raises ``NotImplementedError``.
+
+        Returns:
+            ``(N, H, W, 4)`` images (RGBA) as the shader gives them.
         """
-        raise NotImplementedError(
-            f"{type(self).__name__}.render is not part of the built-in backend; collate "
-            "the items with collate_batched_meshes and render batch['mesh'] with a "
-            "MeshRenderer"
+        from course_utils.p3d.builtin.datasets.utils import collate_batched_meshes
+        from course_utils.p3d.builtin.renderer import (
+            FoVPerspectiveCameras,
+            HardPhongShader,
+            MeshRasterizer,
+            MeshRenderer,
+            PointLights,
+            RasterizationSettings,
+            TexturesVertex,
         )
+
+        unknown = sorted(set(kwargs) - {"cameras", "raster_settings", "lights"})
+        if unknown:
+            raise NotImplementedError(
+                f"{type(self).__name__}.render: the built-in backend takes cameras, "
+                f"raster_settings and lights as keyword arguments, not {unknown}"
+            )
+        chosen = self._handle_render_inputs(model_ids, categories, sample_nums, idxs)
+        meshes = collate_batched_meshes([self[idx] for idx in chosen])["mesh"]
+        if meshes.textures is None:
+            meshes.textures = TexturesVertex(verts_features=torch.ones_like(meshes.verts_padded()))
+        meshes = meshes.to(device)
+        cameras = kwargs.get("cameras")
+        cameras = (cameras if cameras is not None else FoVPerspectiveCameras()).to(device)
+        if len(cameras) != 1 and len(cameras) % len(meshes) != 0:
+            raise ValueError(
+                f"render: {len(cameras)} cameras for {len(meshes)} models; give one camera, "
+                "or a whole multiple of the number of models"
+            )
+        if len(cameras) > 1:  # each model seen by every k-th camera, as PyTorch3D does
+            meshes = meshes.extend(len(cameras) // len(meshes))
+        lights = kwargs.get("lights")
+        lights = (lights if lights is not None else PointLights()).to(device)
+        shader = (shader_type or HardPhongShader)(device=device, cameras=cameras, lights=lights)
+        raster_settings = kwargs.get("raster_settings") or RasterizationSettings()
+        rasterizer = MeshRasterizer(cameras=cameras, raster_settings=raster_settings)
+        return MeshRenderer(rasterizer=rasterizer, shader=shader)(meshes)
+
+    def _handle_render_inputs(
+        self,
+        model_ids: list[str] | None = None,
+        categories: list[str] | None = None,
+        sample_nums: list[int] | None = None,
+        idxs: list[int] | None = None,
+    ) -> list[int]:
+        """The dataset indices :meth:`render` draws (see there for the order of choice)."""
+        if model_ids:
+            missing = [m for m in model_ids if m not in self.model_ids]
+            if missing:
+                raise ValueError(f"model_id {missing[0]} not found in the loaded dataset.")
+            return [self.model_ids.index(m) for m in model_ids]
+        nums = [1] if sample_nums is None else list(sample_nums)
+        if categories:
+            if len(nums) not in (1, len(categories)):
+                raise ValueError(
+                    "categories and sample_nums needs to be of the same length or "
+                    "sample_nums needs to be of length 1."
+                )
+            chosen: list[int] = []
+            for i, name in enumerate(categories):
+                synset = self.synset_inv.get(name, name)
+                if synset not in self.synset_start_idxs:
+                    raise ValueError(f"Category {name} is not in the loaded dataset.")
+                num = nums[i] if len(nums) > 1 else nums[0]
+                chosen += self._sample_idxs_from_category(num, synset).tolist()
+            return chosen
+        if idxs:
+            if any(i < 0 or i >= len(self.model_ids) for i in idxs):
+                raise IndexError(
+                    "One or more idx values are out of bounds. Indices need to be "
+                    f"between 0 and {len(self.model_ids) - 1}."
+                )
+            return list(idxs)
+        if len(nums) > 1:
+            warnings.warn(
+                f"More than one sample sizes specified, now sampling {nums[0]} models "
+                "from the dataset.",
+                stacklevel=3,
+            )
+        return self._sample_idxs_from_category(nums[0]).tolist()
+
+    def _sample_idxs_from_category(
+        self, sample_num: int = 1, category: str | None = None
+    ) -> torch.Tensor:
+        """``(sample_num,)`` random indices of models of ``category`` (a synset id; None:
+        the whole dataset); with replacement, and a warning, when it has fewer models."""
+        start = self.synset_start_idxs[category] if category is not None else 0
+        count = self.synset_num_models[category] if category is not None else len(self)
+        replace = sample_num > count
+        if replace:
+            warnings.warn(
+                f"Sample size {sample_num} is larger than the number of objects in "
+                f"{category or 'the dataset'} ({count}); sampling with replacement.",
+                stacklevel=3,
+            )
+        weights = torch.ones(count, dtype=torch.float32)
+        return torch.multinomial(weights, sample_num, replacement=replace) + start
