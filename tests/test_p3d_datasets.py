@@ -90,16 +90,17 @@ def test_shapenet_core_synsets_by_name_or_id_and_version_2(tmp_path: Path) -> No
         datasets.ShapeNetCore(tmp_path, version=3)
 
 
-def test_textures_ones_without_materials_and_clear_error_with_them(shapenet_root: Path) -> None:
+def test_textures_ones_without_materials_and_the_atlas_with_them(shapenet_root: Path) -> None:
     data = quiet(datasets.ShapeNetCore, shapenet_root, texture_resolution=3)
     textures = data[0]["textures"]
     assert textures.shape == (12, 3, 3, 3)
     assert bool((textures == 1).all())
     obj = shapenet_root / CHAIR / "c1" / "model.obj"
-    (obj.parent / "model.mtl").write_text("newmtl red\nKd 1 0 0\n")
+    (obj.parent / "model.mtl").write_text("newmtl red\nKd 1 0 0.5\n")
     obj.write_text("mtllib model.mtl\nusemtl red\n" + obj.read_text())
-    with pytest.raises(NotImplementedError, match="load_textures"):
-        data[0]
+    red = data[0]["textures"]  # every face takes the material's diffuse colour
+    assert red.shape == (12, 3, 3, 3)
+    torch.testing.assert_close(red, torch.tensor([1.0, 0.0, 0.5]).expand(12, 3, 3, 3))
     assert quiet(datasets.ShapeNetCore, shapenet_root, load_textures=False)[0]["textures"] is None
 
 

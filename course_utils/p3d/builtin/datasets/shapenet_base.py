@@ -48,25 +48,24 @@ class ShapeNetBase(torch.utils.data.Dataset):
     def _load_mesh(self, model_path: str | Path) -> tuple[Any, Any, Any]:
         """Read one OBJ: ``verts (V, 3)`` float32, ``faces (F, 3)`` int64, ``textures``.
 
-        ``textures`` is ``None`` with ``load_textures=False``; otherwise PyTorch3D gives a
-        per-face texture atlas ``(F, R, R, 3)`` (``R = texture_resolution``) made from the
-        OBJ's materials, or ones for a model without materials. The built-in OBJ reader
-        makes no texture atlas, so a model *with* materials or texture images raises
-        ``NotImplementedError`` naming ``load_textures`` (pass ``load_textures=False``).
+        ``textures`` is ``None`` with ``load_textures=False``; otherwise the per-face
+        texture atlas ``(F, R, R, 3)`` (``R = texture_resolution``) that ``load_obj`` makes
+        from the OBJ's materials, or ones (white) for a model without materials.
         """
         from course_utils.p3d.builtin.io import load_obj
 
-        verts, faces, aux = load_obj(model_path, load_textures=self.load_textures)
+        verts, faces, aux = load_obj(
+            model_path,
+            load_textures=self.load_textures,
+            create_texture_atlas=self.load_textures,
+            texture_atlas_size=self.texture_resolution,
+        )
         if not self.load_textures:
             return verts, faces.verts_idx, None
-        if aux.material_colors or aux.texture_images:
-            raise NotImplementedError(
-                f"load_textures=True: {model_path} has materials, and the built-in backend "
-                "does not build PyTorch3D's per-face texture atlas from them; pass "
-                "load_textures=False (or use real PyTorch3D)"
-            )
-        r = int(self.texture_resolution)
-        textures = verts.new_ones(faces.verts_idx.shape[0], r, r, 3)
+        textures = aux.texture_atlas
+        if textures is None:  # no materials: a white atlas, as PyTorch3D gives
+            r = int(self.texture_resolution)
+            textures = verts.new_ones(faces.verts_idx.shape[0], r, r, 3)
         return verts, faces.verts_idx, textures
 
     def render(
