@@ -97,16 +97,11 @@ class ShapeNetBase(torch.utils.data.Dataset):
         Returns:
             ``(N, H, W, 4)`` images (RGBA) as the shader gives them.
         """
-        from course_utils.p3d.builtin.datasets.utils import collate_batched_meshes
-        from course_utils.p3d.builtin.renderer import (
-            FoVPerspectiveCameras,
-            HardPhongShader,
-            MeshRasterizer,
-            MeshRenderer,
-            PointLights,
-            RasterizationSettings,
-            TexturesVertex,
+        from course_utils.p3d.builtin.datasets.utils import (
+            collate_batched_meshes,
+            render_untextured,
         )
+        from course_utils.p3d.builtin.renderer import FoVPerspectiveCameras
 
         unknown = sorted(set(kwargs) - {"cameras", "raster_settings", "lights"})
         if unknown:
@@ -115,10 +110,7 @@ class ShapeNetBase(torch.utils.data.Dataset):
                 f"raster_settings and lights as keyword arguments, not {unknown}"
             )
         chosen = self._handle_render_inputs(model_ids, categories, sample_nums, idxs)
-        meshes = collate_batched_meshes([self[idx] for idx in chosen])["mesh"]
-        if meshes.textures is None:
-            meshes.textures = TexturesVertex(verts_features=torch.ones_like(meshes.verts_padded()))
-        meshes = meshes.to(device)
+        meshes = collate_batched_meshes([self[idx] for idx in chosen])["mesh"].to(device)
         cameras = kwargs.get("cameras")
         cameras = (cameras if cameras is not None else FoVPerspectiveCameras()).to(device)
         if len(cameras) != 1 and len(cameras) % len(meshes) != 0:
@@ -128,12 +120,10 @@ class ShapeNetBase(torch.utils.data.Dataset):
             )
         if len(cameras) > 1:  # each model seen by every k-th camera, as PyTorch3D does
             meshes = meshes.extend(len(cameras) // len(meshes))
-        lights = kwargs.get("lights")
-        lights = (lights if lights is not None else PointLights()).to(device)
-        shader = (shader_type or HardPhongShader)(device=device, cameras=cameras, lights=lights)
-        raster_settings = kwargs.get("raster_settings") or RasterizationSettings()
-        rasterizer = MeshRasterizer(cameras=cameras, raster_settings=raster_settings)
-        return MeshRenderer(rasterizer=rasterizer, shader=shader)(meshes)
+        return render_untextured(
+            meshes, cameras, shader_type, device,
+            kwargs.get("raster_settings"), kwargs.get("lights"),
+        )  # fmt: skip
 
     def _handle_render_inputs(
         self,

@@ -33,3 +33,45 @@ def collate_batched_meshes(batch: list[dict[str, Any]]) -> dict[str, Any] | None
             verts=collated["verts"], faces=collated["faces"], textures=textures
         )
     return collated
+
+
+def render_untextured(
+    meshes: Any,
+    cameras: Any,
+    shader_type: Any = None,
+    device: Any = "cpu",
+    raster_settings: Any = None,
+    lights: Any = None,
+) -> Any:
+    """Render ``meshes`` as the datasets' ``render`` functions do: white where untextured.
+
+    Args:
+        meshes: a ``Meshes`` batch; one without textures gets ``TexturesVertex`` of ones.
+        cameras: the cameras (already on ``device``).
+        shader_type: the shader class (``HardPhongShader`` when None).
+        device: where the shader and the lights go.
+        raster_settings: ``RasterizationSettings()`` when None.
+        lights: ``PointLights()`` when None.
+
+    Returns:
+        ``(N, H, W, 4)`` RGBA images.
+    """
+    import torch
+
+    from course_utils.p3d.builtin.renderer import (
+        HardPhongShader,
+        MeshRasterizer,
+        MeshRenderer,
+        PointLights,
+        RasterizationSettings,
+        TexturesVertex,
+    )
+
+    if meshes.textures is None:
+        meshes.textures = TexturesVertex(verts_features=torch.ones_like(meshes.verts_padded()))
+    lights = (lights if lights is not None else PointLights()).to(device)
+    shader = (shader_type or HardPhongShader)(device=device, cameras=cameras, lights=lights)
+    rasterizer = MeshRasterizer(
+        cameras=cameras, raster_settings=raster_settings or RasterizationSettings()
+    )
+    return MeshRenderer(rasterizer=rasterizer, shader=shader)(meshes)

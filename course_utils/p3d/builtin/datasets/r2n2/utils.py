@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from course_utils.p3d.builtin.datasets.binvox import read_binvox
-from course_utils.p3d.builtin.datasets.utils import collate_batched_meshes
+from course_utils.p3d.builtin.datasets.utils import collate_batched_meshes, render_untextured
 from course_utils.p3d.builtin.renderer.cameras import CamerasBase
 from course_utils.p3d.builtin.transforms import Transform3d
 
@@ -215,26 +215,9 @@ def render_cubified_voxels(
         ``(N, H_img, W_img, 4)`` RGBA images.
     """
     from course_utils.p3d.builtin.ops import cubify
-    from course_utils.p3d.builtin.renderer import (
-        HardPhongShader,
-        MeshRasterizer,
-        MeshRenderer,
-        PointLights,
-        RasterizationSettings,
-        TexturesVertex,
-    )
 
-    shader_type = HardPhongShader if shader_type is None else shader_type
     meshes = cubify(voxels, CUBIFY_THRESH).to(device)
-    meshes.textures = TexturesVertex(verts_features=torch.ones_like(meshes.verts_padded()))
-    cameras = BlenderCamera(device=device)
-    renderer = MeshRenderer(
-        rasterizer=MeshRasterizer(
-            cameras=cameras,
-            raster_settings=kwargs.get("raster_settings", RasterizationSettings()),
-        ),
-        shader=shader_type(
-            device=device, cameras=cameras, lights=kwargs.get("lights", PointLights()).to(device)
-        ),
-    )
-    return renderer(meshes)
+    return render_untextured(
+        meshes, BlenderCamera(device=device), shader_type, device,
+        kwargs.get("raster_settings"), kwargs.get("lights"),
+    )  # fmt: skip
