@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import random
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,19 @@ REPO_ROOT: Path = Path(__file__).resolve().parent.parent
 DATA_DIR: Path = REPO_ROOT / "data"
 #: Where the chapters write what they make (GIFs, meshes, plots); git-ignored.
 OUTPUT_DIR: Path = REPO_ROOT / "outputs"
+
+
+#: What a time budget counts: wall-clock seconds, or this process's CPU seconds (all
+#: threads summed: on a machine shared with other jobs, what the run would take alone).
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def budget_clock(name: str, who: str = "") -> Callable[[], float]:
+    """The clock function of :data:`CLOCKS` named ``name``; a ``ValueError`` (prefixed with
+    ``who``) for any other name."""
+    if name not in CLOCKS:
+        raise ValueError(f"{who}clock must be one of {sorted(CLOCKS)}, got {name!r}")
+    return CLOCKS[name]
 
 
 def cache_dir() -> Path:

@@ -25,13 +25,13 @@ of the training views every step and runs for a wall-clock budget; ``history`` r
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
+from course_utils.config import budget_clock
 from course_utils.scene_views import SceneViews, psnr
 
 __all__ = [
@@ -474,11 +474,6 @@ def held_out_psnr(
 # --------------------------------------------------------------------------- training
 
 
-#: How a time budget is measured: wall-clock seconds, or the CPU seconds of this process
-#: (fair on a shared machine: other jobs on the cores do not eat the budget).
-_CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
-
-
 def _train(
     field: _Field,
     views: SceneViews,
@@ -516,9 +511,7 @@ def _train(
     history: list[tuple[float, float]] = []
     trained, step, next_eval = 0.0, 0, eval_every
     extra = sorted(float(t) for t in (eval_at or ()))
-    if clock not in _CLOCKS:
-        raise ValueError(f"clock must be one of {sorted(_CLOCKS)}, got {clock!r}")
-    now = _CLOCKS[clock]
+    now = budget_clock(clock)
     optimizer = make_optimizer()
     hull = None
     if carve:

@@ -36,7 +36,6 @@ containers — loading a checkpoint cannot run code)::
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -46,7 +45,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from course_utils.atomic import atomic_write
-from course_utils.config import get_device, seed_everything
+from course_utils.config import budget_clock, get_device, seed_everything
 from course_utils.models.single_view import ModelConfig, SingleViewModel, build_model
 
 __all__ = [
@@ -75,10 +74,6 @@ _TENSOR_KEYS = ("image", "voxels", "points", "normals", "mask", "category", "dep
 
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be used (corrupted, truncated, or of another kind)."""
-
-
-# What a time budget counts (see TrainConfig.clock).
-_CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 @dataclass
@@ -474,9 +469,7 @@ def train(
         print(f"nothing to resume in {out_dir}: starting a new run")
 
     budget = config.minutes * 60.0 if config.minutes is not None else None
-    if config.clock not in _CLOCKS:
-        raise ValueError(f"clock must be one of {sorted(_CLOCKS)}, got {config.clock!r}")
-    now = _CLOCKS[config.clock]
+    now = budget_clock(config.clock)
     if start_epoch >= config.epochs or (budget is not None and elapsed >= budget):
         # Nothing left to do (e.g. a finished run of the CLI, resumed by a notebook): skip
         # loading the data.
@@ -547,9 +540,7 @@ def train(
         for batch in batches:
             progress_frac = step / total_steps
             if budget is not None:
-                progress_frac = max(
-                    progress_frac, (elapsed + now() - started) / budget
-                )
+                progress_frac = max(progress_frac, (elapsed + now() - started) / budget)
             lr = config.lr * _lr_factor(config, progress_frac)
             for group in optimizer.param_groups:
                 group["lr"] = lr

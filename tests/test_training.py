@@ -13,7 +13,7 @@ import os
 import pytest
 import torch
 
-import course_utils.training as training_module
+import course_utils.config as course_config
 from course_utils.models import LossConfig, ModelConfig, ToyShapes
 from course_utils.tools.cli import main
 from course_utils.training import (
@@ -160,7 +160,7 @@ def test_cpu_clock_budget_counts_process_time(tmp_path, data, monkeypatch):
     # A fake CPU clock that jumps a minute per reading: the budget must end the run on it,
     # whatever the wall clock says.
     ticks = iter(range(0, 10_000, 60))
-    monkeypatch.setitem(training_module._CLOCKS, "cpu", lambda: float(next(ticks)))
+    monkeypatch.setitem(course_config.CLOCKS, "cpu", lambda: float(next(ticks)))
     config = tiny_train_config(epochs=50, minutes=1.5, clock="cpu")
     result = train(config, data[0], out_dir=tmp_path, progress=False)
     assert result.stopped == "time budget"

@@ -24,20 +24,19 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 from tqdm.auto import tqdm
 
+from course_utils.config import budget_clock
 from course_utils.p3d import ops
 from course_utils.splats.gaussians import Gaussians, inverse_sigmoid
 from course_utils.splats.rasterize import render_gaussians
 
 __all__ = ["FitConfig", "FitResult", "fit_gaussians", "points_from_views", "evaluate_psnr"]
 
-_CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 _NAMES = ("means", "log_scales", "quats", "opacity_logits", "sh0", "sh_rest")
 
 
@@ -280,11 +279,7 @@ def fit_gaussians(
     """
     config = config or FitConfig()
     if isinstance(clock, str):
-        if clock not in _CLOCKS:
-            raise ValueError(
-                f"fit_gaussians: clock must be one of {sorted(_CLOCKS)}, got {clock!r}"
-            )
-        clock = _CLOCKS[clock]
+        clock = budget_clock(clock, "fit_gaussians: ")
     if config.sh_degree not in (0, 1, 2):
         raise ValueError(f"FitConfig.sh_degree must be 0, 1 or 2, got {config.sh_degree}")
     torch.manual_seed(seed)
