@@ -532,6 +532,7 @@ def train(
         model.train()
         started = now()
         sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
         total, count = 0.0, 0
         lr = config.lr
         batches = tqdm(
@@ -545,6 +546,7 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = lr
             batch = move_batch(batch, device)
+            model.progress = progress_frac  # staged losses (e.g. chapter 07's novel views)
             loss, parts = model.loss(batch, generator=generator)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
@@ -562,6 +564,7 @@ def train(
             count += n
             for name, value in parts.items():
                 sums[name] = sums.get(name, 0.0) + value * n
+                counts[name] = counts.get(name, 0) + n
             batches.set_postfix(loss=f"{total / count:.4g}")
             if budget is not None and elapsed + now() - started >= budget:
                 stopped = "time budget"
@@ -577,8 +580,10 @@ def train(
         history["val_loss"].append(val_loss)
         history["lr"].append(lr)
         history["seconds"].append(elapsed)
-        for name, value in sums.items():
-            history["parts"].setdefault(name, []).append(value / max(count, 1))
+        # a term that starts later in training (chapter 07's novel views) is NaN before
+        for name in {*history["parts"], *sums}:
+            values = history["parts"].setdefault(name, [math.nan] * (len(history["epoch"]) - 1))
+            values.append(sums[name] / counts[name] if name in sums else math.nan)
         epochs_bar.set_postfix(train=f"{total / max(count, 1):.4g}", val=f"{val_loss:.4g}")
         last_epoch = epoch + 1 == config.epochs
         if checkpoint is not None:

@@ -281,7 +281,7 @@ def test_projection_decoder_trains_and_evaluates_through_the_course_loop(
         decoder="projections", latent_dim=16, input_size=32,
         encoder_options={"channels": [8, 16]},
         decoder_options={"channels": [16, 8, 8], "novel_size": 16, "num_novel": 4},
-        loss=LossConfig(novel_per_step=1, upsample=2),
+        loss=LossConfig(novel_per_step=1, upsample=2, novel_after=0.0),  # all terms at once
     )  # fmt: skip
     config = TrainConfig(model=model, epochs=1, batch_size=4, lr=3e-3, device="cpu")
     result = train(config, ds, None, out_dir=tmp_path, progress=False)
@@ -294,6 +294,46 @@ def test_projection_decoder_trains_and_evaluates_through_the_course_loop(
     assert len(records) == len(ds) and all(0 <= r["f1@0.05"] <= 1 for r in records)
     preds = evaluation.predictions_from_model(resumed.model, ds[0]["image"][None])
     assert preds[0].points.shape[1] == 3
+
+
+def test_novel_views_join_the_loss_at_novel_after(course_data, tmp_path, monkeypatch):
+    """The paper's two stages: fixed views only, then the pseudo-rendered novel views too."""
+    from course_utils.models import LossConfig, ModelConfig
+    from course_utils.training import TrainConfig, train
+
+    ds, root = course_data
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(root))
+    model = ModelConfig(
+        decoder="projections", latent_dim=16, input_size=32,
+        encoder_options={"channels": [8, 16]},
+        decoder_options={"channels": [16, 8, 8], "novel_size": 16, "num_novel": 4},
+        loss=LossConfig(novel_per_step=1, upsample=2, novel_after=0.5),
+    )  # fmt: skip
+    config = TrainConfig(model=model, epochs=2, batch_size=4, device="cpu")
+    parts = train(config, ds, None, out_dir=None, progress=False).history["parts"]
+    # epoch 1 is the first half of the steps: fixed views only; epoch 2 has all four terms
+    assert all(np.isfinite(parts[name]).all() for name in ("fixed_l1", "fixed_bce"))
+    for name in ("novel_l1", "novel_bce"):
+        assert np.isnan(parts[name][0]) and np.isfinite(parts[name][1]), parts
+
+
+def test_by_default_every_point_is_on_its_pixels_ray():
+    from course_utils.models.projection_decoder import ProjectionDecoder
+
+    torch.manual_seed(0)
+    decoder = ProjectionDecoder(8, channels=(8, 4, 4), num_views=3)  # free_xy=False
+    assert decoder.head.out_channels == 3 * 2  # depth and mask logit per view
+    out = decoder(torch.randn(2, 8) * 5)
+    xyz = out.xyz  # (2, 3, 16, 16, 3)
+    assert xyz[..., 2].std() > 1e-3  # the depths do vary
+    on_ray = xyz[..., :2] / xyz[..., 2:]  # x / z and y / z: the pixel's ray
+    assert torch.allclose(on_ray, decoder.ray.expand_as(on_ray), atol=1e-6)
+    free = ProjectionDecoder(8, channels=(8, 4, 4), num_views=3, free_xy=True)
+    with torch.no_grad():
+        free.head.weight.normal_()
+    moved = free(torch.randn(2, 8)).xyz
+    moved_ray = moved[..., :2] / moved[..., 2:]
+    assert not torch.allclose(moved_ray, free.ray.expand_as(on_ray), atol=1e-3)
 
 
 def test_overfitting_a_tiny_batch_drives_the_projection_loss_down(course_data, monkeypatch):
@@ -336,3 +376,24 @@ def test_cli_refuses_the_projections_decoder_on_data_without_meshes(tmp_path, ca
     err = capsys.readouterr().err
     assert "projections decoder trains on the course's ShapeDataset" in err
     assert err.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize(("decoder", "given", "expected"),
+                         [("projections", None, 8), ("points", None, 32), ("projections", "4", 4)])
+def test_cli_batch_size_defaults_to_8_for_projections(
+    tmp_path, monkeypatch, decoder, given, expected
+):
+    import course_utils.training as training
+    from course_utils.tools.cli import main
+
+    seen = {}
+
+    def fake_train(config, *args, **kwargs):
+        seen["batch_size"] = config.batch_size
+        raise KeyboardInterrupt  # stop here: only the settings matter
+
+    monkeypatch.setattr(training, "train", fake_train)
+    argv = ["train", "--decoder", decoder, "--dataset", "toy", "--num-shapes", "10",
+            "--image-size", "32", "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet"]
+    main(argv + (["--batch-size", given] if given else []))
+    assert seen["batch_size"] == expected
