@@ -30,6 +30,7 @@ from course_utils.atomic import temporary_path
 
 __all__ = [
     "MAX_MEGAPIXELS",
+    "CONFIDENT_SCALE",
     "Photo",
     "load_photo",
     "default_camera",
@@ -48,6 +49,10 @@ __all__ = [
     "density_colours",
     "plot_voxels",
 ]
+
+#: :func:`depth_pipeline` lifts the pixels whose predicted error scale ``b`` is at most this
+#: (scene units; chosen on validation views, ``benchmarks/README.md``, chapter 08).
+CONFIDENT_SCALE = 0.02
 
 #: Larger images are refused (a phone photo is 12-50 megapixels; resize bigger ones).
 MAX_MEGAPIXELS = 60.0
@@ -185,6 +190,9 @@ def depth_pipeline(
     progress: Any = None,
     erode: int = 1,
     max_slope: float | None = None,
+    scale: torch.Tensor | None = None,
+    max_scale: float | None = CONFIDENT_SCALE,
+    min_keep: float = 0.3,
 ) -> DepthReconstruction:
     """A depth map (predicted or true) -> cleaned cloud -> normals -> Poisson -> trimmed mesh.
 
@@ -204,8 +212,19 @@ def depth_pipeline(
             footprints). Off by default: on the course's held-out views it did not raise
             the precision of the network's surface (its errors are not at the edges) and it
             costs completeness (``benchmarks/README.md``, chapter 08).
+        scale, max_scale, min_keep: the network's predicted error scale ``b`` ``(S, S)``
+            (:func:`~course_utils.depth.predict_depth_scale`); when given, only the pixels
+            with ``b <= max_scale`` are lifted (at least the ``min_keep`` most confident
+            share of the mask: :func:`~course_utils.depth.confident_pixels`). The surface
+            then stands on the depths the network trusts; where it was unsure, Poisson
+            bridges the hole or the trimming leaves it open. ``max_scale=None``: all pixels.
     """
-    from course_utils.depth import camera_centre, depth_to_points, reliable_pixels
+    from course_utils.depth import (
+        camera_centre,
+        confident_pixels,
+        depth_to_points,
+        reliable_pixels,
+    )
     from course_utils.point_processing import (
         estimate_normals,
         open3d_pipeline,
@@ -223,6 +242,8 @@ def depth_pipeline(
     centre = camera_centre(R, T)
     if max_slope is not None:
         mask = reliable_pixels(depth, mask, float(fov), erode=erode, max_slope=max_slope)
+    if scale is not None and max_scale is not None:
+        mask = confident_pixels(scale, mask, max_scale, min_keep)
     points, colours = depth_to_points(image, depth, mask, R, T, fov)
     if len(points) < 2 * k:
         raise ValueError(
@@ -439,14 +460,15 @@ def reconstruct_file(
     bar.update(1)
     try:
         if method == "depth":
-            from course_utils.depth import predict_depth
+            from course_utils.depth import predict_depth_scale
 
-            depth, prob = predict_depth(model, photo.image[None])
+            depth, prob, scale = predict_depth_scale(model, photo.image[None])
             mask = prob[0] > 0.5
             if photo.mask is not None:
                 mask &= photo.mask
             bar.update(1)
-            rec = depth_pipeline(photo.image, depth[0], mask, poisson=poisson, progress=bar)
+            rec = depth_pipeline(photo.image, depth[0], mask, poisson=poisson, progress=bar,
+                                 scale=None if scale is None else scale[0])  # fmt: skip
             save_coloured_mesh(out, rec.trimmed_verts, rec.trimmed_faces, rec.trimmed_colours)
             summary = (
                 f"{int(rec.keep.sum())} of {len(rec.keep)} points kept, mesh with "
