@@ -75,7 +75,7 @@ def laplace_nll(error: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     learns the mean absolute error the network makes at pixels *like this one*.
 
     Example:
-        >>> laplace_nll(torch.tensor([0.1, -0.1]), torch.tensor([0.1, 0.2]))  # 1 + ln .1, .5 + ln .2
+        >>> laplace_nll(torch.tensor([0.1, -0.1]), torch.tensor([0.1, 0.2]))  # 1+ln .1, .5+ln .2
         tensor([-1.3026, -1.1094])
     """
     return error.abs() / scale + torch.log(scale)
