@@ -18,7 +18,8 @@ Prints Markdown tables (paste them into ``benchmarks/README.md``):
   "all" lift every pixel of the predicted mask, "edge" adds the edge filter
   (:func:`course_utils.depth.reliable_pixels`) instead: precision at τ = 0.02 (2 % of the
   bounding-box diagonal) against the true mesh, completeness against the visible true
-  surface, F1, and the **CPU seconds** per view (``time.process_time``; run with ``OMP_NUM_THREADS=1``).
+  surface, F1, and the **CPU seconds** per view (``time.process_time``; run with
+  ``OMP_NUM_THREADS=1``).
 
 ``--json`` also writes the per-view rows, so that slices of the test views run as separate
 processes can be merged into one table with ``--merge``.
