@@ -13,9 +13,9 @@ Prints Markdown tables (paste them into ``benchmarks/README.md``):
 * the reconstructed surface of test views ``start .. start + views - 1``, from the network's
   depth and from the true depth, with the built-in spectral Poisson and with Open3D's
   screened Poisson (both trimmed by the same density rule). The pipeline's default lifts
-  only the pixels whose predicted error scale is at most ``photo3d.CONFIDENT_SCALE``
-  (:func:`course_utils.depth.confident_pixels`; "confident" in the table); the rows with
-  "all" lift every pixel of the predicted mask, "edge" adds the edge filter
+  every pixel of the predicted mask ("all" in the table); "confident" lifts only the pixels
+  whose predicted error scale is at most ``photo3d.CONFIDENT_SCALE``
+  (:func:`course_utils.depth.confident_pixels`), "edge" adds the edge filter
   (:func:`course_utils.depth.reliable_pixels`) instead: precision at τ = 0.02 (2 % of the
   bounding-box diagonal) against the true mesh, completeness against the visible true
   surface, F1, and the **CPU seconds** per view (``time.process_time``; run with
@@ -42,9 +42,9 @@ from course_utils.config import OUTPUT_DIR
 
 #: (input, Poisson, pixel filter) rows of the surface table, in order.
 CASES = (
-    ("network depth", "builtin", "confident"),
-    ("network depth", "open3d", "confident"),
     ("network depth", "builtin", "all"),
+    ("network depth", "open3d", "all"),
+    ("network depth", "builtin", "confident"),
     ("network depth", "builtin", "edge"),
     ("true depth", "builtin", "all"),
     ("true depth", "open3d", "all"),
@@ -81,12 +81,13 @@ def surface_rows(net, test, start: int, count: int, resolution: int) -> list[dic
             if pixel_filter == "confident" and scale is None:
                 continue  # a network without the uncertainty output
             depth_map, mask, b = inputs[source]
+            max_scale = photo3d.CONFIDENT_SCALE if pixel_filter == "confident" else None
             start_cpu, start_wall = time.process_time(), time.perf_counter()
             try:
                 rec = photo3d.depth_pipeline(
                     item["image"], depth_map, mask, camera, poisson=method,
                     resolution=resolution, max_slope=4.0 if pixel_filter == "edge" else None,
-                    scale=b if pixel_filter == "confident" else None,
+                    scale=b, max_scale=max_scale,
                 )  # fmt: skip
                 scores = {"kept": float(rec.mask.sum()) / max(int(mask.sum()), 1)}
                 sampled = photo3d.mesh_points(rec.trimmed_verts, rec.trimmed_faces, 5000)
@@ -115,7 +116,7 @@ def print_tables(rows: list[dict]) -> None:
         print(f"| {source} | {method} | {pixels} | {mean['kept']:.2f} | {mean['precision']:.1f} | "
               f"{mean['completeness']:.1f} | {mean['f1']:.1f} | {mean['cpu_s']:.2f} | "
               f"{mean['wall_s']:.2f} |")  # fmt: skip
-    for source, pixels in (("network depth", "confident"), ("true depth", "all")):
+    for source, pixels in (("network depth", "all"), ("true depth", "all")):
         ours = groups.get((source, "builtin", pixels))
         theirs = groups.get((source, "open3d", pixels))
         if not ours or not theirs:

@@ -45,13 +45,16 @@ __all__ = [
     "reconstruct_file",
     "pix3d_to_vox",
     "show_depth_maps",
+    "show_uncertainty",
     "coloured_mesh",
     "density_colours",
     "plot_voxels",
 ]
 
-#: :func:`depth_pipeline` lifts the pixels whose predicted error scale ``b`` is at most this
-#: (scene units; chosen on validation views, ``benchmarks/README.md``, chapter 08).
+#: The threshold on the predicted error scale ``b`` (scene units, = τ) that the chapter and
+#: the benchmark try with ``depth_pipeline(scale=..., max_scale=CONFIDENT_SCALE)``. Not the
+#: default: on held-out views the network is most confident exactly where it is wrong as a
+#: whole (``benchmarks/README.md``, chapter 08), so the filter did not raise precision.
 CONFIDENT_SCALE = 0.02
 
 #: Larger images are refused (a phone photo is 12-50 megapixels; resize bigger ones).
@@ -191,7 +194,7 @@ def depth_pipeline(
     erode: int = 1,
     max_slope: float | None = None,
     scale: torch.Tensor | None = None,
-    max_scale: float | None = CONFIDENT_SCALE,
+    max_scale: float | None = None,
     min_keep: float = 0.3,
 ) -> DepthReconstruction:
     """A depth map (predicted or true) -> cleaned cloud -> normals -> Poisson -> trimmed mesh.
@@ -212,12 +215,12 @@ def depth_pipeline(
             footprints). Off by default: on the course's held-out views it did not raise
             the precision of the network's surface (its errors are not at the edges) and it
             costs completeness (``benchmarks/README.md``, chapter 08).
-        scale, max_scale, min_keep: the network's predicted error scale ``b`` ``(S, S)``
-            (:func:`~course_utils.depth.predict_depth_scale`); when given, only the pixels
-            with ``b <= max_scale`` are lifted (at least the ``min_keep`` most confident
-            share of the mask: :func:`~course_utils.depth.confident_pixels`). The surface
-            then stands on the depths the network trusts; where it was unsure, Poisson
-            bridges the hole or the trimming leaves it open. ``max_scale=None``: all pixels.
+        scale, max_scale, min_keep: an optional confidence filter: with the network's
+            predicted error scale ``b`` ``(S, S)`` (:func:`~course_utils.depth.predict_depth_scale`)
+            and a ``max_scale`` (e.g. :data:`CONFIDENT_SCALE`), only the pixels with
+            ``b <= max_scale`` are lifted (at least the ``min_keep`` most confident share of
+            the mask: :func:`~course_utils.depth.confident_pixels`). Off by default: it
+            helps only where ``b`` tracks the error (``benchmarks/README.md``, chapter 08).
     """
     from course_utils.depth import (
         camera_centre,
@@ -460,15 +463,14 @@ def reconstruct_file(
     bar.update(1)
     try:
         if method == "depth":
-            from course_utils.depth import predict_depth_scale
+            from course_utils.depth import predict_depth
 
-            depth, prob, scale = predict_depth_scale(model, photo.image[None])
+            depth, prob = predict_depth(model, photo.image[None])
             mask = prob[0] > 0.5
             if photo.mask is not None:
                 mask &= photo.mask
             bar.update(1)
-            rec = depth_pipeline(photo.image, depth[0], mask, poisson=poisson, progress=bar,
-                                 scale=None if scale is None else scale[0])  # fmt: skip
+            rec = depth_pipeline(photo.image, depth[0], mask, poisson=poisson, progress=bar)
             save_coloured_mesh(out, rec.trimmed_verts, rec.trimmed_faces, rec.trimmed_colours)
             summary = (
                 f"{int(rec.keep.sum())} of {len(rec.keep)} points kept, mesh with "
@@ -508,6 +510,38 @@ def show_depth_maps(
         for ax in axes[:, i]:
             ax.axis("off")
     fig.colorbar(shown, ax=axes[1, :].tolist(), shrink=0.8, label="depth z")
+    return fig
+
+
+def show_uncertainty(
+    images: list[torch.Tensor], errors: list[torch.Tensor], scales: list[torch.Tensor],
+    titles: list[str] | None = None, vmax: float = 0.08, tau: float | None = 0.02,
+) -> Any:  # fmt: skip
+    """One column per view: the image ``(3, S, S)``, the true depth error ``|d̂ - d|``
+    ``(S, S)`` and the network's predicted scale ``b`` ``(S, S)``, the two maps on the same
+    colour scale (0 .. ``vmax`` scene units; NaN = not on the object, shown white). With
+    ``tau``, a black contour marks where ``b = tau``. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    n = len(images)
+    fig, axes = plt.subplots(3, n, figsize=(2.4 * n, 7.2), squeeze=False)
+    for i in range(n):
+        axes[0, i].imshow(images[i].permute(1, 2, 0).clamp(0, 1).numpy())
+        for row, values in ((1, errors[i]), (2, scales[i])):
+            shown = axes[row, i].imshow(values.detach().cpu().numpy().astype(float),
+                                        cmap="magma", vmin=0.0, vmax=vmax)  # fmt: skip
+        if tau is not None:
+            b = np.nan_to_num(scales[i].detach().cpu().numpy().astype(float), nan=0.0)
+            axes[2, i].contour(b, levels=[tau], colors="k", linewidths=0.6)
+        if titles:
+            axes[0, i].set_title(titles[i], fontsize=9)
+        for ax in axes[:, i]:
+            ax.axis("off")
+    axes[1, 0].text(-0.1, 0.5, "true |error|", rotation=90, va="center", ha="right",
+                    transform=axes[1, 0].transAxes)  # fmt: skip
+    axes[2, 0].text(-0.1, 0.5, "predicted b", rotation=90, va="center", ha="right",
+                    transform=axes[2, 0].transAxes)  # fmt: skip
+    fig.colorbar(shown, ax=axes[1:, :].ravel().tolist(), shrink=0.8, label="scene units")
     return fig
 
 

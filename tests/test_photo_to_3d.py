@@ -321,8 +321,8 @@ def checkpoints(views: DepthViews, tmp_path_factory) -> dict[str, Path]:
     # a network that marks every pixel as object: the photo's alpha gives the mask
     head = depth.model.head[-1]
     state = torch.load(depth.checkpoint, weights_only=True)
-    state["model"]["head.2.bias"] = torch.tensor([0.0, 10.0])
-    assert head.bias.shape == (2,)
+    state["model"]["head.2.bias"] = torch.tensor([0.0, 10.0, -3.0])  # depth, mask, scale
+    assert head.bias.shape == (3,)
     torch.save(state, depth.checkpoint)
     voxels_config = TrainConfig(
         model=ModelConfig(decoder="voxels-conv", latent_dim=8, input_size=32,
