@@ -236,10 +236,10 @@ def tiny_depth_config(epochs: int = 3) -> TrainConfig:
 
 def test_depth_network_trains_through_the_course_loop(views: DepthViews, tmp_path: Path) -> None:
     untrained = load_model_after(tiny_depth_config(0), views, tmp_path / "zero")
-    result = train(tiny_depth_config(), views, views, out_dir=tmp_path / "run", progress=False)
+    result = train(tiny_depth_config(6), views, views, out_dir=tmp_path / "run", progress=False)
     assert result.history["train_loss"][-1] < result.history["train_loss"][0]
     model, state = load_model(result.checkpoint)
-    assert model.kind == "depth" and state["epoch"] == 3
+    assert model.kind == "depth" and state["epoch"] == 6
     before, after = evaluate_depth(untrained, views), evaluate_depth(model, views)
     assert after["abs_rel"] < before["abs_rel"]
     assert 0 <= after["delta1"] <= 1 and 0 <= after["mask_iou"] <= 1
