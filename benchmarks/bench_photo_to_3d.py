@@ -12,12 +12,14 @@ Prints Markdown tables (paste them into ``benchmarks/README.md``):
 * the depth network and a constant-depth baseline on the test split: AbsRel, δ<1.25, mask IoU;
 * the reconstructed surface of test views ``start .. start + views - 1``, from the network's
   depth and from the true depth, with the built-in spectral Poisson and with Open3D's
-  screened Poisson (both trimmed by the same density rule); with the edge filter
-  (:func:`course_utils.depth.reliable_pixels`, off by default) as extra rows, and the
-  network's depth averaged with its mirrored prediction (``predict_depth(flip=True)``):
-  precision at τ = 0.02 (2 % of the bounding-box diagonal) against the true mesh,
-  completeness against the visible true surface, F1, and the **CPU seconds** per view
-  (``time.process_time``; run with ``OMP_NUM_THREADS=1``).
+  screened Poisson (both trimmed by the same density rule). The pipeline's default lifts
+  every pixel of the predicted mask ("all" in the table); "confident" lifts only the pixels
+  whose predicted error scale is at most ``photo3d.CONFIDENT_SCALE``
+  (:func:`course_utils.depth.confident_pixels`), "edge" adds the edge filter
+  (:func:`course_utils.depth.reliable_pixels`) instead: precision at τ = 0.02 (2 % of the
+  bounding-box diagonal) against the true mesh, completeness against the visible true
+  surface, F1, and the **CPU seconds** per view (``time.process_time``; run with
+  ``OMP_NUM_THREADS=1``).
 
 ``--json`` also writes the per-view rows, so that slices of the test views run as separate
 processes can be merged into one table with ``--merge``.
@@ -38,15 +40,14 @@ from course_utils import depth, photo3d, point_processing, training
 from course_utils.atomic import temporary_path
 from course_utils.config import OUTPUT_DIR
 
-#: (input, Poisson, edge filter) rows of the surface table, in order.
+#: (input, Poisson, pixel filter) rows of the surface table, in order.
 CASES = (
-    ("network depth", "builtin", False),
-    ("network depth", "open3d", False),
-    ("network depth", "builtin", True),
-    ("network depth, flip-averaged", "builtin", False),
-    ("true depth", "builtin", False),
-    ("true depth", "open3d", False),
-    ("true depth", "builtin", True),
+    ("network depth", "builtin", "all"),
+    ("network depth", "open3d", "all"),
+    ("network depth", "builtin", "confident"),
+    ("network depth", "builtin", "edge"),
+    ("true depth", "builtin", "all"),
+    ("true depth", "open3d", "all"),
 )
 
 
@@ -69,31 +70,34 @@ def surface_rows(net, test, start: int, count: int, resolution: int) -> list[dic
         true_mask = item["depth"][0] > 0
         visible, _ = depth.depth_to_points(item["image"], item["depth"][0], true_mask, *camera)
         truth = photo3d.mesh_points(item["verts"], item["faces"], 20000)
-        pred, prob = depth.predict_depth(net, item["image"][None])
-        flip, flip_prob = depth.predict_depth(net, item["image"][None], flip=True)
+        pred, prob, scale = depth.predict_depth_scale(net, item["image"][None])
         inputs = {
-            "network depth": (pred[0], prob[0] > 0.5),
-            "network depth, flip-averaged": (flip[0], flip_prob[0] > 0.5),
-            "true depth": (item["depth"][0], true_mask),
+            "network depth": (pred[0], prob[0] > 0.5, None if scale is None else scale[0]),
+            "true depth": (item["depth"][0], true_mask, None),
         }
-        for source, method, edge_filter in CASES:
+        for source, method, pixel_filter in CASES:
             if method == "open3d" and o3d is None:
                 continue
-            depth_map, mask = inputs[source]
+            if pixel_filter == "confident" and scale is None:
+                continue  # a network without the uncertainty output
+            depth_map, mask, b = inputs[source]
+            max_scale = photo3d.CONFIDENT_SCALE if pixel_filter == "confident" else None
             start_cpu, start_wall = time.process_time(), time.perf_counter()
             try:
                 rec = photo3d.depth_pipeline(
                     item["image"], depth_map, mask, camera, poisson=method,
-                    resolution=resolution, max_slope=4.0 if edge_filter else None,
+                    resolution=resolution, max_slope=4.0 if pixel_filter == "edge" else None,
+                    scale=b, max_scale=max_scale,
                 )  # fmt: skip
+                scores = {"kept": float(rec.mask.sum()) / max(int(mask.sum()), 1)}
                 sampled = photo3d.mesh_points(rec.trimmed_verts, rec.trimmed_faces, 5000)
-                scores = photo3d.surface_scores(sampled, truth, visible, 0.02)
+                scores.update(photo3d.surface_scores(sampled, truth, visible, 0.02))
             except ValueError:  # too few pixels predicted on the object
-                scores = {"precision": 0.0, "completeness": 0.0, "f1": 0.0}
+                scores = {"precision": 0.0, "completeness": 0.0, "f1": 0.0, "kept": 0.0}
             scores["cpu_s"] = time.process_time() - start_cpu
             scores["wall_s"] = time.perf_counter() - start_wall
             rows.append({"view": i, "input": source, "poisson": method,
-                         "edge_filter": edge_filter, **scores})  # fmt: skip
+                         "pixels": pixel_filter, **scores})  # fmt: skip
         print(f"view {i} done, load average {os.getloadavg()[0]:.1f}", flush=True)
     return rows
 
@@ -101,20 +105,20 @@ def surface_rows(net, test, start: int, count: int, resolution: int) -> list[dic
 def print_tables(rows: list[dict]) -> None:
     views = sorted({r["view"] for r in rows})
     print(f"\n{len(views)} test views ({views[0]}..{views[-1]})")
-    print("\n| input | Poisson | edge filter | precision % | completeness % | F1 | CPU s / view "
-          "| wall s / view |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+    print("\n| input | Poisson | pixels lifted | share kept | precision % | completeness % | F1 "
+          "| CPU s / view | wall s / view |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        groups.setdefault((r["input"], r["poisson"], r["edge_filter"]), []).append(r)
-    for (source, method, edge), group in groups.items():
+        groups.setdefault((r["input"], r["poisson"], r["pixels"]), []).append(r)
+    for (source, method, pixels), group in groups.items():
         mean = {k: float(np.mean([r[k] for r in group])) for k in
-                ("precision", "completeness", "f1", "cpu_s", "wall_s")}  # fmt: skip
-        print(f"| {source} | {method} | {'yes' if edge else 'no'} | {mean['precision']:.1f} | "
+                ("kept", "precision", "completeness", "f1", "cpu_s", "wall_s")}  # fmt: skip
+        print(f"| {source} | {method} | {pixels} | {mean['kept']:.2f} | {mean['precision']:.1f} | "
               f"{mean['completeness']:.1f} | {mean['f1']:.1f} | {mean['cpu_s']:.2f} | "
               f"{mean['wall_s']:.2f} |")  # fmt: skip
-    for source in ("network depth", "true depth"):
-        ours = groups.get((source, "builtin", False))
-        theirs = groups.get((source, "open3d", False))
+    for source, pixels in (("network depth", "all"), ("true depth", "all")):
+        ours = groups.get((source, "builtin", pixels))
+        theirs = groups.get((source, "open3d", pixels))
         if not ours or not theirs:
             continue
         gap = np.array([r["f1"] for r in theirs]) - np.array([r["f1"] for r in ours])

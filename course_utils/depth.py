@@ -40,6 +40,8 @@ __all__ = [
     "run_depth_pipeline",
     "disparity_to_depth",
     "reliable_pixels",
+    "predict_depth_scale",
+    "confident_pixels",
 ]
 
 
@@ -173,6 +175,63 @@ def predict_depth(
             depth_m, logits_m = model(images.flip(-1))
             depth, logits = (depth + depth_m.flip(-1)) / 2, (logits + logits_m.flip(-1)) / 2
     return depth[:, 0].cpu(), torch.sigmoid(logits[:, 0]).cpu()
+
+
+def predict_depth_scale(
+    model: Any, images: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """``(B, 3, S, S)`` -> depth, mask probabilities and the predicted error scale ``b``,
+    each ``(B, S, S)`` (no grad). ``b`` is None for a model without an uncertainty output
+    (:class:`~course_utils.models.depth.DepthNet` with ``uncertainty=False``, or any
+    model without a ``predict`` method)."""
+    if not hasattr(model, "predict"):
+        depth, prob = predict_depth(model, images)
+        return depth, prob, None
+    model.eval()
+    with torch.no_grad():
+        depth, logits, scale = model.predict(images.to(model.device))
+    return (
+        depth[:, 0].cpu(), torch.sigmoid(logits[:, 0]).cpu(),
+        scale[:, 0].cpu() if scale is not None else None,
+    )  # fmt: skip
+
+
+def confident_pixels(
+    scale: torch.Tensor, mask: torch.Tensor, max_scale: float = 0.02, min_keep: float = 0.3
+) -> torch.Tensor:
+    """``(S, S)`` bool: the pixels of ``mask`` whose predicted error scale ``b`` is at most
+    ``max_scale`` (scene units) — the depths the network itself trusts.
+
+    ``b`` is the mean absolute depth error the network expects at a pixel
+    (:func:`~course_utils.models.depth.laplace_nll`), so ``max_scale`` compares directly
+    with the precision threshold τ. When fewer than ``min_keep`` of the mask's pixels pass
+    (a view the network finds hard everywhere), the ``min_keep`` most confident ones are
+    kept instead, so that there is still something to build a surface from.
+
+    Example:
+        >>> scale = torch.tensor([[0.01, 0.03], [0.05, 0.015]])
+        >>> confident_pixels(scale, torch.ones(2, 2, dtype=torch.bool)).tolist()
+        [[True, False], [False, True]]
+        >>> confident_pixels(scale, torch.ones(2, 2, dtype=torch.bool), 0.001, 0.5).tolist()
+        [[True, False], [False, True]]
+    """
+    if scale.shape != mask.shape or scale.dim() != 2:
+        raise ValueError(
+            f"scale and mask must both be (S, S), got {tuple(scale.shape)} and {tuple(mask.shape)}"
+        )
+    if not 0.0 <= min_keep <= 1.0:
+        raise ValueError(f"min_keep must be in [0, 1], got {min_keep}")
+    mask = mask.bool()
+    keep = mask & (scale <= max_scale)
+    count = int(mask.sum())
+    need = math.ceil(min_keep * count)
+    if int(keep.sum()) < need:
+        # the `need` smallest scales on the mask (ties broken by position)
+        order = torch.where(mask, scale, torch.tensor(float("inf"))).flatten().argsort()
+        keep = torch.zeros(scale.numel(), dtype=torch.bool)
+        keep[order[:need]] = True
+        keep = keep.reshape(scale.shape) & mask
+    return keep
 
 
 def evaluate_depth(model: Any, dataset: Any, batch_size: int = 32) -> dict[str, float]:

@@ -30,6 +30,7 @@ from course_utils.atomic import temporary_path
 
 __all__ = [
     "MAX_MEGAPIXELS",
+    "CONFIDENT_SCALE",
     "Photo",
     "load_photo",
     "default_camera",
@@ -44,10 +45,17 @@ __all__ = [
     "reconstruct_file",
     "pix3d_to_vox",
     "show_depth_maps",
+    "show_uncertainty",
     "coloured_mesh",
     "density_colours",
     "plot_voxels",
 ]
+
+#: The threshold on the predicted error scale ``b`` (scene units, = τ) that the chapter and
+#: the benchmark try with ``depth_pipeline(scale=..., max_scale=CONFIDENT_SCALE)``. Not the
+#: default: on held-out views the network is most confident exactly where it is wrong as a
+#: whole (``benchmarks/README.md``, chapter 08), so the filter did not raise precision.
+CONFIDENT_SCALE = 0.02
 
 #: Larger images are refused (a phone photo is 12-50 megapixels; resize bigger ones).
 MAX_MEGAPIXELS = 60.0
@@ -185,6 +193,9 @@ def depth_pipeline(
     progress: Any = None,
     erode: int = 1,
     max_slope: float | None = None,
+    scale: torch.Tensor | None = None,
+    max_scale: float | None = None,
+    min_keep: float = 0.3,
 ) -> DepthReconstruction:
     """A depth map (predicted or true) -> cleaned cloud -> normals -> Poisson -> trimmed mesh.
 
@@ -204,8 +215,19 @@ def depth_pipeline(
             footprints). Off by default: on the course's held-out views it did not raise
             the precision of the network's surface (its errors are not at the edges) and it
             costs completeness (``benchmarks/README.md``, chapter 08).
+        scale, max_scale, min_keep: an optional confidence filter: with the network's
+            predicted error scale ``b`` ``(S, S)`` (:func:`~course_utils.depth.predict_depth_scale`)
+            and a ``max_scale`` (e.g. :data:`CONFIDENT_SCALE`), only the pixels with
+            ``b <= max_scale`` are lifted (at least the ``min_keep`` most confident share of
+            the mask: :func:`~course_utils.depth.confident_pixels`). Off by default: it
+            helps only where ``b`` tracks the error (``benchmarks/README.md``, chapter 08).
     """
-    from course_utils.depth import camera_centre, depth_to_points, reliable_pixels
+    from course_utils.depth import (
+        camera_centre,
+        confident_pixels,
+        depth_to_points,
+        reliable_pixels,
+    )
     from course_utils.point_processing import (
         estimate_normals,
         open3d_pipeline,
@@ -223,6 +245,8 @@ def depth_pipeline(
     centre = camera_centre(R, T)
     if max_slope is not None:
         mask = reliable_pixels(depth, mask, float(fov), erode=erode, max_slope=max_slope)
+    if scale is not None and max_scale is not None:
+        mask = confident_pixels(scale, mask, max_scale, min_keep)
     points, colours = depth_to_points(image, depth, mask, R, T, fov)
     if len(points) < 2 * k:
         raise ValueError(
@@ -486,6 +510,38 @@ def show_depth_maps(
         for ax in axes[:, i]:
             ax.axis("off")
     fig.colorbar(shown, ax=axes[1, :].tolist(), shrink=0.8, label="depth z")
+    return fig
+
+
+def show_uncertainty(
+    images: list[torch.Tensor], errors: list[torch.Tensor], scales: list[torch.Tensor],
+    titles: list[str] | None = None, vmax: float = 0.08, tau: float | None = 0.02,
+) -> Any:  # fmt: skip
+    """One column per view: the image ``(3, S, S)``, the true depth error ``|d̂ - d|``
+    ``(S, S)`` and the network's predicted scale ``b`` ``(S, S)``, the two maps on the same
+    colour scale (0 .. ``vmax`` scene units; NaN = not on the object, shown white). With
+    ``tau``, a black contour marks where ``b = tau``. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    n = len(images)
+    fig, axes = plt.subplots(3, n, figsize=(2.4 * n, 7.2), squeeze=False)
+    for i in range(n):
+        axes[0, i].imshow(images[i].permute(1, 2, 0).clamp(0, 1).numpy())
+        for row, values in ((1, errors[i]), (2, scales[i])):
+            shown = axes[row, i].imshow(values.detach().cpu().numpy().astype(float),
+                                        cmap="magma", vmin=0.0, vmax=vmax)  # fmt: skip
+        if tau is not None:
+            b = np.nan_to_num(scales[i].detach().cpu().numpy().astype(float), nan=0.0)
+            axes[2, i].contour(b, levels=[tau], colors="k", linewidths=0.6)
+        if titles:
+            axes[0, i].set_title(titles[i], fontsize=9)
+        for ax in axes[:, i]:
+            ax.axis("off")
+    axes[1, 0].text(-0.1, 0.5, "true |error|", rotation=90, va="center", ha="right",
+                    transform=axes[1, 0].transAxes)  # fmt: skip
+    axes[2, 0].text(-0.1, 0.5, "predicted b", rotation=90, va="center", ha="right",
+                    transform=axes[2, 0].transAxes)  # fmt: skip
+    fig.colorbar(shown, ax=axes[1:, :].ravel().tolist(), shrink=0.8, label="scene units")
     return fig
 
 

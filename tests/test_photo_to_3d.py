@@ -14,10 +14,12 @@ from PIL import Image
 from course_utils.datasets import ShapeDataset
 from course_utils.depth import (
     DepthViews,
+    confident_pixels,
     depth_metrics,
     depth_to_points,
     evaluate_depth,
     predict_depth,
+    predict_depth_scale,
     reliable_pixels,
 )
 from course_utils.metrics import f_score
@@ -137,6 +139,95 @@ def test_depth_gradient_loss_known_values() -> None:
     assert math.isclose(float(loss), 0.5 + 8 / 112 + 32 / 64, rel_tol=1e-5)
 
 
+def test_laplace_nll_known_values_and_its_minimum() -> None:
+    from course_utils.models.depth import MIN_SCALE, _laplace_regret, laplace_nll
+
+    error = torch.tensor([0.1, -0.05, 0.0])
+    scale = torch.tensor([0.2, 0.05, 0.01])
+    # |e| / b + ln b by hand: 0.5 + ln 0.2, 1 + ln 0.05, 0 + ln 0.01
+    expected = torch.tensor([0.5 - 1.6094379, 1 - 2.9957323, -4.6051702])
+    assert torch.allclose(laplace_nll(error, scale), expected, atol=1e-6)
+    # for one error the NLL is smallest at b = |e|: the scale learns the size of the error
+    grid = torch.linspace(0.01, 0.5, 491)
+    best = grid[laplace_nll(torch.full_like(grid, 0.13), grid).argmin()]
+    assert abs(float(best) - 0.13) < 1e-3
+    # the loss's term is measured from that minimum: 0 at b = |e| (or MIN_SCALE), > 0 elsewhere
+    regret = _laplace_regret(torch.tensor([0.13, 0.13, 0.0]), torch.tensor([0.13, 0.3, MIN_SCALE]))
+    assert torch.allclose(regret[[0, 2]], torch.zeros(2), atol=1e-6)
+    assert math.isclose(float(regret[1]), 0.13 / 0.3 + math.log(0.3) - 1 - math.log(0.13),
+                        rel_tol=1e-5)  # fmt: skip
+
+
+def test_depth_loss_scale_term_trains_the_scale_not_the_depth() -> None:
+    from course_utils.models.depth import depth_loss
+
+    true = torch.full((1, 1, 4, 4), 2.0)
+    on = torch.ones(1, 1, 4, 4)
+    logits = torch.full((1, 1, 4, 4), 20.0)
+    depth = (true + 0.1).requires_grad_()
+    scale = torch.full((1, 1, 4, 4), 0.2, requires_grad=True)
+    loss, parts = depth_loss(depth, logits, true, on, grad_weight=0.0, scale=scale,
+                             scale_weight=1.0)  # fmt: skip
+    regret = 0.1 / 0.2 + math.log(0.2) - (1 + math.log(0.1))
+    assert math.isclose(parts["scale_nll"], regret, rel_tol=1e-5)
+    assert math.isclose(float(loss.detach()), 0.1 + regret + 0.1 * parts["mask_bce"], rel_tol=1e-5)
+    loss.backward()
+    # the depth's gradient is the L1 term's alone (1/16 per pixel); b is pulled down to |e|
+    assert torch.allclose(depth.grad, torch.full_like(depth, 1 / 16))
+    assert torch.allclose(scale.grad, torch.full_like(scale, (1 / 0.2 - 0.1 / 0.04) / 16))
+
+
+def test_augment_views_mirrors_image_depth_and_mask_together() -> None:
+    from course_utils.models.depth import augment_views
+
+    image = torch.rand(64, 3, 5, 6)
+    depth = torch.arange(6.0).expand(64, 1, 5, 6) + 2  # depth grows to the right
+    mask = torch.zeros(64, 1, 5, 6)
+    mask[..., :2] = 1
+    out = augment_views({"image": image, "depth": depth, "mask": mask},
+                        torch.Generator().manual_seed(0))  # fmt: skip
+    flipped = out["depth"][:, 0, 0, 0] == 7
+    assert 10 < int(flipped.sum()) < 54  # about half of them
+    assert torch.equal(out["mask"][flipped], mask[flipped].flip(-1))
+    assert torch.equal(out["mask"][~flipped], mask[~flipped])
+    for i in range(64):  # each image: mirrored as its depth, channels in some order
+        back = out["image"][i].flip(-1) if flipped[i] else out["image"][i]
+        order = [int((back[c] - image[i]).abs().flatten(1).sum(1).argmin()) for c in range(3)]
+        assert sorted(order) == [0, 1, 2] and torch.equal(back, image[i, order])
+
+
+def test_confident_pixels_keeps_the_planted_confident_region() -> None:
+    mask = torch.zeros(8, 8, dtype=torch.bool)
+    mask[1:7, 1:7] = True
+    scale = torch.full((8, 8), 0.05)
+    scale[2:5, 2:5] = 0.01  # the network is sure here only
+    scale[0, 0] = 0.0  # sure, but off the mask
+    keep = confident_pixels(scale, mask, max_scale=0.02, min_keep=0.0)
+    assert torch.equal(keep, mask & (scale < 0.02)) and int(keep.sum()) == 9
+    # a view it is unsure of everywhere still keeps its min_keep most confident share
+    scale[1, 1:7] = torch.linspace(0.03, 0.04, 6)
+    keep = confident_pixels(scale, mask, max_scale=0.001, min_keep=0.5)
+    assert int(keep.sum()) == 18 and keep[2:5, 2:5].all() and keep[1, 1:7].all()
+    with pytest.raises(ValueError, match="scale and mask"):
+        confident_pixels(scale, mask[:4])
+    with pytest.raises(ValueError, match="min_keep"):
+        confident_pixels(scale, mask, min_keep=2.0)
+
+
+def test_depth_net_predicts_a_positive_scale_and_refuses_the_other_head() -> None:
+    from course_utils.models.depth import MIN_SCALE, DepthNet
+
+    net = DepthNet(channels=(4, 8), input_size=16)
+    depth, prob, scale = predict_depth_scale(net, torch.rand(2, 3, 20, 20))
+    assert scale.shape == depth.shape == (2, 20, 20) and bool((scale >= MIN_SCALE).all())
+    # the head starts near b = softplus(-3) ~ 0.05, the size of an untrained network's error
+    assert 0.005 < float(scale.median()) < 0.5
+    old = DepthNet(channels=(4, 8), input_size=16, uncertainty=False)
+    assert predict_depth_scale(old, torch.rand(1, 3, 20, 20))[2] is None
+    with pytest.raises(ValueError, match="without the uncertainty output"):
+        net.load_state_dict(old.state_dict())
+
+
 def tiny_depth_config(epochs: int = 3) -> TrainConfig:
     model = ModelConfig(decoder="depth", input_size=32, encoder_options={"channels": [8, 16, 16]})
     return TrainConfig(model=model, epochs=epochs, batch_size=4, lr=3e-3, seed=0,
@@ -145,10 +236,10 @@ def tiny_depth_config(epochs: int = 3) -> TrainConfig:
 
 def test_depth_network_trains_through_the_course_loop(views: DepthViews, tmp_path: Path) -> None:
     untrained = load_model_after(tiny_depth_config(0), views, tmp_path / "zero")
-    result = train(tiny_depth_config(), views, views, out_dir=tmp_path / "run", progress=False)
+    result = train(tiny_depth_config(6), views, views, out_dir=tmp_path / "run", progress=False)
     assert result.history["train_loss"][-1] < result.history["train_loss"][0]
     model, state = load_model(result.checkpoint)
-    assert model.kind == "depth" and state["epoch"] == 3
+    assert model.kind == "depth" and state["epoch"] == 6
     before, after = evaluate_depth(untrained, views), evaluate_depth(model, views)
     assert after["abs_rel"] < before["abs_rel"]
     assert 0 <= after["delta1"] <= 1 and 0 <= after["mask_iou"] <= 1
@@ -230,8 +321,8 @@ def checkpoints(views: DepthViews, tmp_path_factory) -> dict[str, Path]:
     # a network that marks every pixel as object: the photo's alpha gives the mask
     head = depth.model.head[-1]
     state = torch.load(depth.checkpoint, weights_only=True)
-    state["model"]["head.2.bias"] = torch.tensor([0.0, 10.0])
-    assert head.bias.shape == (2,)
+    state["model"]["head.2.bias"] = torch.tensor([0.0, 10.0, -3.0])  # depth, mask, scale
+    assert head.bias.shape == (3,)
     torch.save(state, depth.checkpoint)
     voxels_config = TrainConfig(
         model=ModelConfig(decoder="voxels-conv", latent_dim=8, input_size=32,
