@@ -111,6 +111,7 @@ def quality(minutes: float, out: Path, num_shapes: int) -> str:
     from course_utils import evaluation
     from course_utils.datasets import CATEGORIES, ShapeDataset
     from course_utils.models import ModelConfig
+    from course_utils.tools.cli import DEFAULT_BATCH
     from course_utils.training import TrainConfig, train
 
     train_data = ShapeDataset("train", num_shapes=num_shapes)
@@ -120,8 +121,10 @@ def quality(minutes: float, out: Path, num_shapes: int) -> str:
     summaries, counts = {}, {}
     for decoder in ("projections", "points"):
         # --clock cpu: the budget counts this process's CPU seconds (one thread), which is
-        # what an idle core takes, however loaded the machine
-        config = TrainConfig(model=ModelConfig(decoder=decoder), epochs=1000, batch_size=32,
+        # what an idle core takes, however loaded the machine; each decoder's batch size is
+        # the one `python -m course_utils train` picks (8 for projections, 32 for points)
+        batch = DEFAULT_BATCH.get(decoder, 32)
+        config = TrainConfig(model=ModelConfig(decoder=decoder), epochs=1000, batch_size=batch,
                              minutes=minutes, clock="cpu", data=data)  # fmt: skip
         result = train(config, train_data, val_data, out_dir=out / decoder, resume=True)
         records = evaluation.evaluate_model(result.model, test_data)
