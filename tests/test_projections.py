@@ -268,21 +268,26 @@ def test_a_decoder_that_outputs_the_ground_truth_has_no_fixed_view_loss(course_d
     assert float(wrong_parts["novel_l1"]) > 2 * float(parts["novel_l1"])
 
 
+def _tiny_projections_config(novel_after: float):
+    from course_utils.models import LossConfig, ModelConfig
+
+    return ModelConfig(
+        decoder="projections", latent_dim=16, input_size=32,
+        encoder_options={"channels": [8, 16]},
+        decoder_options={"channels": [16, 8, 8], "novel_size": 16, "num_novel": 4},
+        loss=LossConfig(novel_per_step=1, upsample=2, novel_after=novel_after),
+    )  # fmt: skip
+
+
 def test_projection_decoder_trains_and_evaluates_through_the_course_loop(
     course_data, tmp_path, monkeypatch
 ):
     from course_utils import evaluation
-    from course_utils.models import LossConfig, ModelConfig
     from course_utils.training import TrainConfig, load_checkpoint, train
 
     ds, root = course_data
     monkeypatch.setenv("COURSE_CACHE_DIR", str(root))
-    model = ModelConfig(
-        decoder="projections", latent_dim=16, input_size=32,
-        encoder_options={"channels": [8, 16]},
-        decoder_options={"channels": [16, 8, 8], "novel_size": 16, "num_novel": 4},
-        loss=LossConfig(novel_per_step=1, upsample=2, novel_after=0.0),  # all terms at once
-    )  # fmt: skip
+    model = _tiny_projections_config(novel_after=0.0)  # all terms at once
     config = TrainConfig(model=model, epochs=1, batch_size=4, lr=3e-3, device="cpu")
     result = train(config, ds, None, out_dir=tmp_path, progress=False)
     assert result.history["parts"]["fixed_l1"] and np.isfinite(result.history["train_loss"][0])
@@ -298,17 +303,11 @@ def test_projection_decoder_trains_and_evaluates_through_the_course_loop(
 
 def test_novel_views_join_the_loss_at_novel_after(course_data, tmp_path, monkeypatch):
     """The paper's two stages: fixed views only, then the pseudo-rendered novel views too."""
-    from course_utils.models import LossConfig, ModelConfig
     from course_utils.training import TrainConfig, train
 
     ds, root = course_data
     monkeypatch.setenv("COURSE_CACHE_DIR", str(root))
-    model = ModelConfig(
-        decoder="projections", latent_dim=16, input_size=32,
-        encoder_options={"channels": [8, 16]},
-        decoder_options={"channels": [16, 8, 8], "novel_size": 16, "num_novel": 4},
-        loss=LossConfig(novel_per_step=1, upsample=2, novel_after=0.5),
-    )  # fmt: skip
+    model = _tiny_projections_config(novel_after=0.5)
     config = TrainConfig(model=model, epochs=2, batch_size=4, device="cpu")
     parts = train(config, ds, None, out_dir=None, progress=False).history["parts"]
     # epoch 1 is the first half of the steps: fixed views only; epoch 2 has all four terms
