@@ -608,6 +608,7 @@ def train(
             break
     epochs_bar.close()
     model.eval()
+    model.progress = 1.0  # trained: every staged loss term is on again, as documented
     return TrainResult(model=model, history=history, checkpoint=checkpoint, stopped=stopped)
 
 

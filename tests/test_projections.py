@@ -309,7 +309,9 @@ def test_novel_views_join_the_loss_at_novel_after(course_data, tmp_path, monkeyp
     monkeypatch.setenv("COURSE_CACHE_DIR", str(root))
     model = _tiny_projections_config(novel_after=0.5)
     config = TrainConfig(model=model, epochs=2, batch_size=4, device="cpu")
-    parts = train(config, ds, None, out_dir=None, progress=False).history["parts"]
+    result = train(config, ds, None, out_dir=None, progress=False)
+    parts = result.history["parts"]
+    assert result.model.progress == 1.0  # after training every term is on again
     # epoch 1 is the first half of the steps: fixed views only; epoch 2 has all four terms
     assert all(np.isfinite(parts[name]).all() for name in ("fixed_l1", "fixed_bce"))
     for name in ("novel_l1", "novel_bce"):
