@@ -254,8 +254,9 @@ def test_more_training_views_leave_the_held_out_views_as_they_were(
     one = {s: make_dataset(data, s, progress=False) for s in ("train", "test")}
     three = {s: make_dataset({**data, "train_views_per_shape": 3}, s, progress=False)
              for s in ("train", "test")}  # fmt: skip
-    assert len(one["train"]) == 10 and len(three["train"]) == 30  # 3 of each category held out
-    assert len(three["test"]) == len(one["test"]) == 5
+    n = len(one["train"])
+    assert n >= 5 and len(three["train"]) == 3 * n and len(one["test"]) >= 1
+    assert len(three["test"]) == len(one["test"])  # one view per held-out shape
     for i in range(len(one["train"])):  # view 0 is the one-view dataset's view, 1 and 2 are new
         a, b, c = one["train"][i], three["train"][3 * i], three["train"][3 * i + 1]
         assert torch.equal(a["image"], b["image"]) and torch.equal(a["depth"], b["depth"])
@@ -263,7 +264,7 @@ def test_more_training_views_leave_the_held_out_views_as_they_were(
         assert not torch.equal(c["depth"], a["depth"])
     assert torch.equal(one["test"][0]["image"], three["test"][0]["image"])
     train_ids = {int(three["train"][k]["shape_id"]) for k in range(len(three["train"]))}
-    assert len(train_ids) == 10 and train_ids.isdisjoint(
+    assert len(train_ids) == n and train_ids.isdisjoint(
         int(item["shape_id"]) for item in one["test"]
     )
     out = tmp_path / "run"  # the command line records the views in the checkpoint's data
@@ -271,7 +272,8 @@ def test_more_training_views_leave_the_held_out_views_as_they_were(
             "--input-size", "32", "--epochs", "1", "--batch-size", "8", "--train-views", "3",
             "--out", str(out), "--quiet", "--threads", "1"]  # fmt: skip
     assert main(args) == 0
-    assert "on 30 views (3 per shape) (val 5)" in capsys.readouterr().out
+    val = len(make_dataset(data, "val", progress=False))
+    assert f"on {3 * n} views (3 per shape) (val {val})" in capsys.readouterr().out
     assert load_model(out)[1]["config"]["data"]["train_views_per_shape"] == 3
 
 
