@@ -170,7 +170,7 @@ def codes_probe(seconds: float, num_shapes: int) -> None:
             optimizer.step()
             step += 1
             if step % 100 == 0:
-                curve.append(f"{float(parts['fixed_bce']):.3f}")
+                curve.append(f"{float(parts['fixed_bce'].detach()):.3f}")
         print(f"direct={direct:2d}: {step} steps in {seconds:g} CPU-s; mask BCE every 100 "
               f"steps: {' '.join(curve)}")  # fmt: skip
 

@@ -65,9 +65,9 @@ class LossConfig:
             weight of the novel-view terms.
         novel_after: projections: the share of the training budget after which the
             novel-view terms join the fixed-view ones (the paper's two stages; 0: from
-            the start). The fixed views teach the coarse shape fastest; in 10 CPU-minutes
-            starting the novel views at 0.7 scored 0.4-2.4 F1 points below never starting
-            them, and starting them at 0 lower still (``benchmarks/README.md``).
+            the start). The fixed views teach the coarse shape fastest: with novel views
+            from the first step the decoder learnt clearly more slowly
+            (``benchmarks/README.md``).
     """
 
     pos_weight: float = 2.0
