@@ -11,7 +11,13 @@
    (2,000 shapes), then evaluates both on the same test split: F1@τ, Chamfer and the number
    of points per shape. The issue's target is M = 10 on an otherwise idle 2-core CPU.
 
+3. **The decoder alone** (``--codes SECONDS``): how fast the projection decoder can draw 32
+   training shapes from free per-shape codes (an auto-decoder: no encoder, nothing to
+   generalise), with and without its direct coarse maps; the fixed-view mask BCE every
+   100 steps. It shows why the direct path is there.
+
     python benchmarks/bench_projections.py                 # speed only (~20 s)
+    python benchmarks/bench_projections.py --codes 90      # + the decoder alone (~3 CPU-min)
     nice -n 10 python benchmarks/bench_projections.py --minutes 10 --out outputs/bench07
 """
 
@@ -139,12 +145,46 @@ def quality(minutes: float, out: Path, num_shapes: int) -> str:
     return evaluation.format_table(summaries)
 
 
+def codes_probe(seconds: float, num_shapes: int) -> None:
+    from course_utils.datasets import ShapeDataset, collate_shapes
+    from course_utils.models.projection_decoder import ProjectionDecoder, projection_loss
+
+    data = ShapeDataset("train", num_shapes=num_shapes)
+    for direct in (0, 16):
+        torch.manual_seed(0)
+        decoder = ProjectionDecoder(direct=direct)
+        targets = decoder.prepare_data(data, progress=False)
+        depth = collate_shapes([targets[i] for i in range(32)])["fixed_depth"]
+        codes = torch.nn.Embedding(32, 256)
+        torch.nn.init.normal_(codes.weight)
+        params = list(decoder.parameters()) + list(codes.parameters())
+        optimizer = torch.optim.AdamW(params, lr=1e-3, weight_decay=1e-4)
+        generator = torch.Generator().manual_seed(0)
+        start, step, curve = time.process_time(), 0, []
+        while time.process_time() - start < seconds:
+            chosen = torch.randperm(32, generator=generator)[:8]
+            _, parts = projection_loss(decoder, decoder(codes(chosen)), depth[chosen], None,
+                                       w_novel=0)  # fmt: skip
+            optimizer.zero_grad()
+            (parts["fixed_l1"] + parts["fixed_bce"]).backward()
+            optimizer.step()
+            step += 1
+            if step % 100 == 0:
+                curve.append(f"{float(parts['fixed_bce'].detach()):.3f}")
+        print(f"direct={direct:2d}: {step} steps in {seconds:g} CPU-s; mask BCE every 100 "
+              f"steps: {' '.join(curve)}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=None, help="train both decoders")
     parser.add_argument("--num-shapes", type=int, default=2000)
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "bench_projections")
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument(
+        "--codes", type=float, default=None, metavar="SECONDS",
+        help="fit 32 shapes from free codes, with and without the direct maps",
+    )  # fmt: skip
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")  # fmt: skip
@@ -164,6 +204,8 @@ def main() -> None:
             print(f"  {label}: {1000 * t['cpu']:.1f} ms ({1000 * t['wall']:.1f} ms) -> "
                   f"pseudo_render {t['cpu'] / ours['cpu']:.1f}x faster in CPU time "
                   f"({t['wall'] / ours['wall']:.1f}x wall)")  # fmt: skip
+    if args.codes is not None:
+        codes_probe(args.codes, args.num_shapes)
     if args.minutes is not None:
         print(quality(args.minutes, args.out, args.num_shapes))
 

@@ -335,13 +335,18 @@ def pseudo_render(
         # won when its key is its pixel's minimum (keys are unique).
         won = (best.index_select(0, pixel) == key).nonzero().squeeze(1)  # flat (b, j, q)
         won_pixel = pixel.index_select(0, won)
-        won_camera = won // Q  # b k + j
-        won_b, won_q = won_camera // k, won % Q
-        won_point = won_q if order is None else order.view(-1).index_select(0, won_b * Q + won_q)
+        if B * k == 1:  # one cloud, one camera (the common case): no integer divisions
+            won_camera, won_b, won_q = None, None, won
+        else:
+            won_camera = won // Q  # b k + j
+            won_b = won_camera // k
+            won_q = won - won_camera * Q
+        won_slot = won_q if won_b is None else won_b * Q + won_q
+        won_point = won_q if order is None else order.view(-1).index_select(0, won_slot)
         mask = torch.zeros(num_pixels, dtype=torch.bool, device=device)
         mask.index_fill_(0, won_pixel, True)
     # The differentiable depth of the winners only: z = X . R[:, 2] + T_z of its camera.
-    won_flat = won_b * P + won_point
+    won_flat = won_point if won_b is None else won_b * P + won_point
     won_xyz = points.reshape(B * P, 3).index_select(0, won_flat)
     R_z, T_z = rows[:, 3], offsets[:, 3]  # (C, 3), (C,)
     if C == 1:

@@ -337,6 +337,79 @@ def test_by_default_every_point_is_on_its_pixels_ray():
     assert not torch.allclose(moved_ray, free.ray.expand_as(on_ray), atol=1e-3)
 
 
+def test_projections_from_depths_make_their_points_on_the_rays_when_read():
+    from course_utils.models.projection_decoder import Projections
+
+    rays = torch.tensor([[[0.5, -0.25]]])  # (S=1, S=1, 2)
+    depth = torch.tensor([[[[2.0]]]])  # (B=1, N=1, 1, 1)
+    out = Projections(logits=torch.zeros(1, 1, 1, 1), depth=depth, rays=rays)
+    assert out._xyz is None  # not built until read
+    assert torch.equal(out.xyz, torch.tensor([[[[[1.0, -0.5, 2.0]]]]]))
+    assert torch.equal(Projections(out.xyz, out.logits).depth, depth)
+    with pytest.raises(TypeError, match="depth and rays"):
+        Projections(logits=out.logits, depth=depth)
+
+
+def test_the_fixed_view_l1_on_the_rays_is_the_l1_of_the_points():
+    """Depth-only loss: |xyz - xyz_gt|_1 = |z - z_gt| (1 + |ray_x| + |ray_y|) on one ray."""
+    from course_utils.models.projection_decoder import (
+        ProjectionDecoder,
+        Projections,
+        projection_loss,
+    )
+
+    torch.manual_seed(0)
+    decoder = ProjectionDecoder(8, channels=(8, 4, 4), num_views=2, direct=4)
+    target = torch.rand(3, 2, 16, 16) + 1.5
+    target[target < 1.9] = 0  # background
+    out = decoder(torch.randn(3, 8))
+    from_points = Projections(out.xyz, out.logits)  # the general path, through xyz
+    _, fast = projection_loss(decoder, out, target, None, w_novel=0)
+    _, slow = projection_loss(decoder, from_points, target, None, w_novel=0)
+    assert torch.allclose(fast["fixed_l1"], slow["fixed_l1"], rtol=1e-5)
+    shifted = Projections(logits=out.logits, depth=target + 0.1, rays=decoder.ray)
+    _, parts = projection_loss(decoder, shifted, target, None, w_novel=0)
+    weight = (1 + decoder.ray.abs().sum(-1)).expand_as(target)[target > 0]
+    assert math.isclose(float(parts["fixed_l1"]), 0.1 * float(weight.mean()), rel_tol=1e-4)
+
+
+def test_the_direct_coarse_maps_are_upsampled_and_added_to_the_convolutions():
+    from course_utils.models.projection_decoder import ProjectionDecoder
+
+    decoder = ProjectionDecoder(8, channels=(8, 4, 4), num_views=2, direct=4).eval()
+    with torch.no_grad():
+        decoder.head.weight.zero_()
+        decoder.head.bias.zero_()
+        decoder.direct_fc.weight.zero_()
+        coarse = decoder.direct_fc.bias.view(2, 2, 4, 4)  # (view, (dz, logit), 4, 4)
+        coarse[0, 0] = 0.25  # view 0: depth offset 0.25 everywhere
+        coarse[1, 1, :, :2] = -3.0  # view 1: left half outside the mask ...
+        coarse[1, 1, :, 2:] = 3.0  # ... right half inside
+    out = decoder(torch.randn(2, 8))
+    assert torch.allclose(out.depth[:, 0], torch.full((2, 16, 16), CAMERA_DIST + 0.25))
+    assert torch.allclose(out.depth[:, 1], torch.full((2, 16, 16), CAMERA_DIST))
+    assert (out.logits[:, 1, :, :6] == -3).all() and (out.logits[:, 1, :, 10:] == 3).all()
+    # bilinear between the two halves: monotonic, through 0 at the centre line
+    middle = out.logits[0, 1, 0, 6:10]
+    assert (middle.diff() > 0).all() and math.isclose(float(middle[1] + middle[2]), 0, abs_tol=1e-5)
+    with pytest.raises(ValueError, match="direct must be in 0..16"):
+        ProjectionDecoder(8, channels=(8, 4, 4), direct=32)
+
+
+def test_a_projections_checkpoint_without_the_direct_maps_says_to_retrain():
+    from course_utils.models import build_model
+
+    options = {"channels": [8, 4, 4], "num_views": 2}
+    old = build_model(decoder="projections", latent_dim=8, input_size=32,
+                      encoder_options={"channels": [4, 8]},
+                      decoder_options={**options, "direct": 0})  # fmt: skip
+    new = build_model(decoder="projections", latent_dim=8, input_size=32,
+                      encoder_options={"channels": [4, 8]}, decoder_options=options)  # fmt: skip
+    with pytest.raises(ValueError, match="without the decoder's direct coarse maps"):
+        new.load_state_dict(old.state_dict())
+    new.load_state_dict(build_model(new.config).state_dict())  # a current one loads
+
+
 def test_overfitting_a_tiny_batch_drives_the_projection_loss_down(course_data, monkeypatch):
     from course_utils.datasets import collate_shapes
     from course_utils.models import build_model

@@ -65,9 +65,9 @@ class LossConfig:
             weight of the novel-view terms.
         novel_after: projections: the share of the training budget after which the
             novel-view terms join the fixed-view ones (the paper's two stages; 0: from
-            the start). The fixed views teach the coarse shape fastest; in 10 CPU-minutes
-            starting the novel views at 0.7 scored 0.4-2.4 F1 points below never starting
-            them, and starting them at 0 lower still (``benchmarks/README.md``).
+            the start). The fixed views teach the coarse shape fastest: with novel views
+            from the first step the decoder learnt clearly more slowly
+            (``benchmarks/README.md``).
     """
 
     pos_weight: float = 2.0
@@ -248,6 +248,21 @@ class SingleViewModel(nn.Module):
 
     def forward(self, images: torch.Tensor, queries: torch.Tensor | None = None) -> Any:
         return self.decode(self.encode(images), queries)
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        """As ``nn.Module``'s, with a clear error for a projection decoder trained before its
+        direct coarse maps existed (chapter 07)."""
+        if (
+            self.kind == "projections"
+            and self.decoder.direct
+            and "decoder.direct_fc.weight" not in state_dict
+        ):
+            raise ValueError(
+                "this projections checkpoint was trained without the decoder's direct coarse "
+                "maps (ProjectionDecoder(direct=...)); retrain it (python -m course_utils "
+                "train --decoder projections --force) or build the decoder with direct=0"
+            )
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def loss(
         self, batch: dict[str, Any], generator: torch.Generator | None = None
