@@ -5,12 +5,14 @@ Usage (after ``python -m course_utils train --decoder depth --minutes 10 --clock
     python benchmarks/bench_photo_to_3d.py [--checkpoint outputs/photo_to_3d/depth]
                                            [--views 20] [--start 0] [--resolution 64]
                                            [--json rows.json] [--skip-depth-scores]
+                                           [--split val]
     python benchmarks/bench_photo_to_3d.py --merge rows_a.json rows_b.json ...
 
 Prints Markdown tables (paste them into ``benchmarks/README.md``):
 
 * the depth network and a constant-depth baseline on the test split: AbsRel, δ<1.25, mask IoU;
-* the reconstructed surface of test views ``start .. start + views - 1``, from the network's
+* the reconstructed surface of test views ``start .. start + views - 1`` (``--split val``:
+  validation views), from the network's
   depth and from the true depth, with the built-in spectral Poisson and with Open3D's
   screened Poisson (both trimmed by the same density rule). The pipeline's default lifts
   every pixel of the predicted mask ("all" in the table); "confident" lifts only the pixels
@@ -104,7 +106,7 @@ def surface_rows(net, test, start: int, count: int, resolution: int) -> list[dic
 
 def print_tables(rows: list[dict]) -> None:
     views = sorted({r["view"] for r in rows})
-    print(f"\n{len(views)} test views ({views[0]}..{views[-1]})")
+    print(f"\n{len(views)} held-out views ({views[0]}..{views[-1]})")
     print("\n| input | Poisson | pixels lifted | share kept | precision % | completeness % | F1 "
           "| CPU s / view | wall s / view |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
     groups: dict[tuple, list[dict]] = {}
@@ -131,6 +133,10 @@ def main() -> None:
     parser.add_argument("--checkpoint", default=str(OUTPUT_DIR / "photo_to_3d" / "depth"))
     parser.add_argument("--views", type=int, default=20)
     parser.add_argument("--start", type=int, default=0)
+    parser.add_argument(
+        "--split", default="test", choices=("val", "test"),
+        help="held-out views to score (val: to choose settings before the test views are run)",
+    )  # fmt: skip
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--json", type=Path, help="also write the per-view rows here")
     parser.add_argument("--skip-depth-scores", action="store_true")
@@ -143,7 +149,7 @@ def main() -> None:
     torch.set_num_threads(1)
     net, state = training.load_model(args.checkpoint, device="cpu")
     data = dict(state["config"]["data"])
-    test = training.make_dataset(data, "test")
+    test = training.make_dataset(data, args.split)  # one view per held-out shape
     history = state["history"]
     print(
         f"checkpoint: {state['epoch']} epochs, {history['seconds'][-1] / 60:.1f} min of "
@@ -151,7 +157,8 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.1f}"
     )
     if not args.skip_depth_scores:
-        print("\n| depth on the test split | AbsRel | δ<1.25 | mask IoU |\n|---|---|---|---|")
+        print(f"\n| depth on the {args.split} split | AbsRel | δ<1.25 | mask IoU |")
+        print("|---|---|---|---|")
         for name, model in (("depth network", net), ("constant depth 2", ConstantDepth())):
             s = depth.evaluate_depth(model, test)
             print(f"| {name} | {s['abs_rel']:.4f} | {s['delta1']:.4f} | {s['mask_iou']:.3f} |")

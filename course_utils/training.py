@@ -244,10 +244,15 @@ def make_dataset(data: dict[str, Any], split: str, progress: bool = True) -> Dat
 
     Args:
         data: ``{"dataset": "course" | "toy", "num_shapes": N, "image_size": S or None,
-            "seed": s, "views_per_shape": V, "points_per_shape": P or None}``. ``"course"`` is
+            "seed": s, "views_per_shape": V, "train_views_per_shape": V_train,
+            "points_per_shape": P or None}``. ``"course"`` is
             ``course_utils.datasets.ShapeDataset`` (generated and cached on first use;
             ``num_shapes`` counts all splits, 80/10/10 %); ``"toy"`` is the synthetic
-            :class:`~course_utils.models.ToyShapes` (for tests: same split sizes).
+            :class:`~course_utils.models.ToyShapes` (for tests: same split sizes). The
+            ``"train"`` split has ``V_train`` views of each shape (default ``V``, itself 1
+            by default), the held-out splits ``V``: more views of the training shapes are
+            more distinct images to learn from, while the held-out views stay the same
+            from run to run (view ``v`` of a shape is the same whatever ``V``).
         split: ``"train"``, ``"val"`` or ``"test"``.
         progress: show the generator's progress bar.
     """
@@ -273,9 +278,12 @@ def make_dataset(data: dict[str, Any], split: str, progress: bool = True) -> Dat
         from course_utils.depth import DepthViews
 
         return DepthViews(make_dataset({**data, "targets": None}, split, progress), progress)
+    views = int(data.get("views_per_shape", 1))
+    if split == "train":
+        views = int(data.get("train_views_per_shape", views))
     return ShapeDataset(
         split=split, num_shapes=num_shapes, image_size=data.get("image_size"), seed=seed,
-        views_per_shape=int(data.get("views_per_shape", 1)),
+        views_per_shape=views,
         points_per_shape=data.get("points_per_shape"), progress=progress,
     )  # fmt: skip
 

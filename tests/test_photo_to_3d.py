@@ -33,7 +33,7 @@ from course_utils.photo3d import (
     voxel_colours,
 )
 from course_utils.tools.cli import main
-from course_utils.training import TrainConfig, load_model, train
+from course_utils.training import TrainConfig, load_model, make_dataset, train
 from course_utils.vox import load_vox
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -243,6 +243,38 @@ def test_depth_network_trains_through_the_course_loop(views: DepthViews, tmp_pat
     before, after = evaluate_depth(untrained, views), evaluate_depth(model, views)
     assert after["abs_rel"] < before["abs_rel"]
     assert 0 <= after["delta1"] <= 1 and 0 <= after["mask_iou"] <= 1
+
+
+def test_more_training_views_leave_the_held_out_views_as_they_were(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    data = {"dataset": "course", "num_shapes": 15, "image_size": 32, "points_per_shape": 64,
+            "targets": "depth"}  # fmt: skip
+    one = {s: make_dataset(data, s, progress=False) for s in ("train", "test")}
+    three = {s: make_dataset({**data, "train_views_per_shape": 3}, s, progress=False)
+             for s in ("train", "test")}  # fmt: skip
+    n = len(one["train"])
+    assert n >= 5 and len(three["train"]) == 3 * n and len(one["test"]) >= 1
+    assert len(three["test"]) == len(one["test"])  # one view per held-out shape
+    for i in range(len(one["train"])):  # view 0 is the one-view dataset's view, 1 and 2 are new
+        a, b, c = one["train"][i], three["train"][3 * i], three["train"][3 * i + 1]
+        assert torch.equal(a["image"], b["image"]) and torch.equal(a["depth"], b["depth"])
+        assert int(c["shape_id"]) == int(a["shape_id"]) and not torch.equal(c["R"], a["R"])
+        assert not torch.equal(c["depth"], a["depth"])
+    assert torch.equal(one["test"][0]["image"], three["test"][0]["image"])
+    train_ids = {int(three["train"][k]["shape_id"]) for k in range(len(three["train"]))}
+    assert len(train_ids) == n and train_ids.isdisjoint(
+        int(item["shape_id"]) for item in one["test"]
+    )
+    out = tmp_path / "run"  # the command line records the views in the checkpoint's data
+    args = ["train", "--decoder", "depth", "--num-shapes", "15", "--image-size", "32",
+            "--input-size", "32", "--epochs", "1", "--batch-size", "8", "--train-views", "3",
+            "--out", str(out), "--quiet", "--threads", "1"]  # fmt: skip
+    assert main(args) == 0
+    val = len(make_dataset(data, "val", progress=False))
+    assert f"on {3 * n} views (3 per shape) (val {val})" in capsys.readouterr().out
+    assert load_model(out)[1]["config"]["data"]["train_views_per_shape"] == 3
 
 
 def load_model_after(config: TrainConfig, views: DepthViews, out: Path):

@@ -21,7 +21,10 @@ maps:
 Training flips half of the images left-right (with their depth and mask) and shuffles the
 colour channels (``augment=True``): a mirrored render is a render of the mirrored shape,
 and a recoloured one a render of the same shape painted differently, so the 1,600 training
-shapes count for more and the network overfits them later.
+shapes count for more and the network overfits them later. For the same reason the course
+trains it on four rendered views of each training shape (``train_views_per_shape`` of
+:func:`course_utils.training.make_dataset`, ``train --train-views``), the held-out shapes
+keeping their one view.
 
 It plugs into chapter 05's :func:`course_utils.training.train` like the other models: it
 has a ``kind`` (``"depth"``), a ``config`` and a :meth:`DepthNet.loss` computed from a

@@ -177,8 +177,12 @@ def _run_notebooks(args: argparse.Namespace) -> int:
 
 
 #: ``train --batch-size`` per decoder where it differs from 32 (chapter 07's benchmarks:
-#: in 10 CPU-minutes batch 8 beat batch 32 clearly, F1@0.05 78.8 against 62.5)
-DEFAULT_BATCH = {"projections": 8}
+#: in 10 CPU-minutes batch 8 beat batch 32 clearly, F1@0.05 78.8 against 62.5; chapter 08's:
+#: batch 16 reached a lower validation AbsRel than 32 or 8)
+DEFAULT_BATCH = {"projections": 8, "depth": 16}
+#: ``train --train-views`` per decoder where it differs from 1 (chapter 08's benchmarks: four
+#: views of each training shape overfit less than one; the held-out splits keep one view)
+DEFAULT_TRAIN_VIEWS = {"depth": 4}
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -213,6 +217,9 @@ def _train(args: argparse.Namespace) -> int:
         "image_size": args.image_size,
         "seed": args.data_seed,
     }
+    train_views = args.train_views or DEFAULT_TRAIN_VIEWS.get(args.decoder, 1)
+    if train_views != 1:  # more views of the training shapes only (make_dataset)
+        data["train_views_per_shape"] = train_views
     if args.decoder == "depth":  # chapter 08: the same renders, with their true depth
         data["targets"] = "depth"
     model = ModelConfig(
@@ -244,7 +251,9 @@ def _train(args: argparse.Namespace) -> int:
     threads = training_threads(args.threads)
     torch.set_num_threads(threads)
     print(
-        f"training {args.decoder} on {len(train_data)} shapes (val {len(val_data)}), "
+        f"training {args.decoder} on {len(train_data)} "
+        + (f"views ({train_views} per shape)" if train_views != 1 else "shapes")
+        + f" (val {len(val_data)}), "
         f"up to {epochs} epochs" + (
             f" or {args.minutes:g} {'CPU-' if args.clock == 'cpu' else ''}minutes"
             if args.minutes else ""
@@ -405,6 +414,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="rendered image size (default 128; 64 in fast mode)",
     )
     train.add_argument(
+        "--train-views",
+        type=int_in_range(1, 64),
+        default=None,
+        help="rendered views of each training shape (default 4 for depth, else 1; the "
+        "validation and test shapes keep one view each)",
+    )
+    train.add_argument(
         "--input-size",
         type=int_in_range(1, 1024),
         default=64,
@@ -428,8 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int_in_range(0, 2**32 - 1), default=0, help="seed")
     train.add_argument(
         "--batch-size", type=int_in_range(1, 65_536), default=None,
-        help="shapes per step (default 32; 8 for projections, whose steps are costly: more, "
-        "smaller steps learn more in the same minutes)",
+        help="shapes per step (default 32; 8 for projections and 16 for depth: more, smaller "
+        "steps learn more in the same minutes)",
     )  # fmt: skip
     train.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate (> 0)")
     train.add_argument(
