@@ -341,8 +341,10 @@ def pseudo_render(
             won_camera = won // Q  # b k + j
             won_b = won_camera // k
             won_q = won - won_camera * Q
-        won_slot = won_q if won_b is None else won_b * Q + won_q
-        won_point = won_q if order is None else order.view(-1).index_select(0, won_slot)
+        won_point = won_q
+        if order is not None:  # back from the packed slot to the cloud's own point index
+            won_slot = won if won_b is None else won_b * Q + won_q
+            won_point = order.view(-1).index_select(0, won_slot)
         mask = torch.zeros(num_pixels, dtype=torch.bool, device=device)
         mask.index_fill_(0, won_pixel, True)
     # The differentiable depth of the winners only: z = X . R[:, 2] + T_z of its camera.

@@ -28,7 +28,7 @@ its own, as every coordinate of chapter 05's point decoder does, so the rough si
 and depths are learnt in a few hundred steps; the convolutions only add the detail. Without
 it a transposed-convolution decoder spends its first minutes predicting the *average*
 silhouette of the training shapes (measured on 32 training shapes with free per-shape
-codes: the mask BCE stays at 0.20 for 300 steps, and falls to 0.09 in 100 steps with the
+codes: the mask BCE stays near 0.20 for 200 steps, and falls to 0.08 in 100 steps with the
 direct path). In the course's 10 CPU-minutes that is the difference between blobs and
 legs (``benchmarks/README.md``). ``direct=0`` is the paper's convolutions alone.
 
@@ -190,6 +190,17 @@ class ProjectionDecoder(nn.Module):
 
         ndc = ndc_grid(self.output_size, self.output_size)  # (S, S, 2)
         self.register_buffer("ray", ndc * math.tan(math.radians(FOV) / 2), persistent=False)
+
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any) -> None:
+        # A clear error for weights trained before the direct coarse maps existed, whether
+        # the decoder is loaded alone or inside a model (nn.Module calls this per module).
+        if self.direct and prefix + "direct_fc.weight" not in state_dict:
+            raise ValueError(
+                "this projections checkpoint was trained without the decoder's direct coarse "
+                "maps (ProjectionDecoder(direct=...)); retrain it (python -m course_utils "
+                "train --decoder projections --force) or build the decoder with direct=0"
+            )
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def cameras(self, device: str | torch.device = "cpu") -> Any:
         """The ``N`` fixed cameras the projections are seen from."""

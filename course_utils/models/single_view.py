@@ -249,21 +249,6 @@ class SingleViewModel(nn.Module):
     def forward(self, images: torch.Tensor, queries: torch.Tensor | None = None) -> Any:
         return self.decode(self.encode(images), queries)
 
-    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
-        """As ``nn.Module``'s, with a clear error for a projection decoder trained before its
-        direct coarse maps existed (chapter 07)."""
-        if (
-            self.kind == "projections"
-            and self.decoder.direct
-            and "decoder.direct_fc.weight" not in state_dict
-        ):
-            raise ValueError(
-                "this projections checkpoint was trained without the decoder's direct coarse "
-                "maps (ProjectionDecoder(direct=...)); retrain it (python -m course_utils "
-                "train --decoder projections --force) or build the decoder with direct=0"
-            )
-        return super().load_state_dict(state_dict, strict=strict, assign=assign)
-
     def loss(
         self, batch: dict[str, Any], generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, dict[str, float]]:
