@@ -72,7 +72,7 @@ def surface_rows(net, test, start: int, count: int, resolution: int) -> list[dic
         true_mask = item["depth"][0] > 0
         visible, _ = depth.depth_to_points(item["image"], item["depth"][0], true_mask, *camera)
         truth = photo3d.mesh_points(item["verts"], item["faces"], 20000)
-        pred, prob, scale = depth.predict_depth_scale(net, item["image"][None])
+        pred, prob, scale = depth.predict_depth_scale(net, item["image"][None], R=item["R"])
         inputs = {
             "network depth": (pred[0], prob[0] > 0.5, None if scale is None else scale[0]),
             "true depth": (item["depth"][0], true_mask, None),

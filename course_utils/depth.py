@@ -156,8 +156,19 @@ def depth_metrics(
     return {"abs_rel": rel.sum(1) / count, "delta1": good / count}
 
 
+def _camera_args(model: Any, R: torch.Tensor | None, batch: int) -> tuple[Any, ...]:
+    """``(R,)`` for a model that reads the camera (``camera_up``), else ``()``."""
+    if not getattr(model, "camera_up", False):
+        return ()
+    if R is None:
+        return (None,)
+    R = torch.as_tensor(R, dtype=torch.float32)
+    R = R[None] if R.dim() == 2 else R
+    return (R.expand(batch, 3, 3).to(model.device),)
+
+
 def predict_depth(
-    model: Any, images: torch.Tensor, flip: bool = False
+    model: Any, images: torch.Tensor, flip: bool = False, R: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(B, 3, S, S)`` -> depth ``(B, S, S)`` and mask probabilities ``(B, S, S)`` (no grad).
 
@@ -166,30 +177,39 @@ def predict_depth(
     mirrored photo is a photo of the mirrored object, whose depth is the mirrored depth,
     so both answers estimate the same map and their errors partly cancel; it costs a
     second forward pass.
+
+    ``R``: the cameras' world-to-view rotations, ``(B, 3, 3)`` or one ``(3, 3)`` for all
+    (a course item's ``"R"``), for a model that reads the camera's elevation
+    (:class:`~course_utils.models.depth.DepthNet`'s ``camera_up``, its default); other
+    models ignore it. None: the elevation of :func:`course_utils.photo3d.default_camera`
+    (25 degrees), the camera a photo's depth is unprojected with. Give the true camera
+    whenever you know it: a network told the wrong elevation reads the shape tilted.
     """
     model.eval()
     images = images.to(model.device)
+    args = _camera_args(model, R, len(images))
     with torch.no_grad():
-        depth, logits = model(images)
+        depth, logits = model(images, *args)
         if flip:
-            depth_m, logits_m = model(images.flip(-1))
+            depth_m, logits_m = model(images.flip(-1), *args)
             depth, logits = (depth + depth_m.flip(-1)) / 2, (logits + logits_m.flip(-1)) / 2
     return depth[:, 0].cpu(), torch.sigmoid(logits[:, 0]).cpu()
 
 
 def predict_depth_scale(
-    model: Any, images: torch.Tensor
+    model: Any, images: torch.Tensor, R: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """``(B, 3, S, S)`` -> depth, mask probabilities and the predicted error scale ``b``,
     each ``(B, S, S)`` (no grad). ``b`` is None for a model without an uncertainty output
     (:class:`~course_utils.models.depth.DepthNet` with ``uncertainty=False``, or any
-    model without a ``predict`` method)."""
+    model without a ``predict`` method). ``R`` as in :func:`predict_depth`."""
     if not hasattr(model, "predict"):
-        depth, prob = predict_depth(model, images)
+        depth, prob = predict_depth(model, images, R=R)
         return depth, prob, None
     model.eval()
     with torch.no_grad():
-        depth, logits, scale = model.predict(images.to(model.device))
+        args = _camera_args(model, R, len(images))
+        depth, logits, scale = model.predict(images.to(model.device), *args)
     return (
         depth[:, 0].cpu(), torch.sigmoid(logits[:, 0]).cpu(),
         scale[:, 0].cpu() if scale is not None else None,
@@ -235,13 +255,14 @@ def confident_pixels(
 
 
 def evaluate_depth(model: Any, dataset: Any, batch_size: int = 32) -> dict[str, float]:
-    """Mean AbsRel, δ<1.25 (on the true object's pixels) and mask IoU over a dataset."""
+    """Mean AbsRel, δ<1.25 (on the true object's pixels) and mask IoU over a dataset
+    (each view predicted with its own camera ``R``, for a network that reads it)."""
     from torch.utils.data import DataLoader
 
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=dataset.collate_fn)
     scores: dict[str, list[torch.Tensor]] = {"abs_rel": [], "delta1": [], "mask_iou": []}
     for batch in loader:
-        depth, prob = predict_depth(model, batch["image"])
+        depth, prob = predict_depth(model, batch["image"], R=batch.get("R"))
         true_mask = batch["mask"][:, 0] > 0.5
         metrics = depth_metrics(depth, batch["depth"][:, 0], true_mask)
         scores["abs_rel"].append(metrics["abs_rel"])

@@ -13,7 +13,8 @@
 * :func:`save_coloured_mesh` — ``.ply`` (vertex colours) or ``.obj``, written atomically.
 
 The camera of a photo is unknown; the pipelines use :func:`default_camera`, the course's
-typical viewpoint (distance 2 from the object, 25° above it, in front), unless given one.
+typical viewpoint (distance 2 from the object, 25° above it, in front), unless given one;
+the depth network is told the same elevation (``predict_depth(..., R=camera[0])``).
 """
 
 from __future__ import annotations
@@ -415,12 +416,17 @@ def reconstruct_file(
     force: bool = False,
     poisson: str = "builtin",
     progress: bool = True,
+    elevation: float = 25.0,
 ) -> dict[str, Any]:
     """``python -m course_utils reconstruct``: one photo -> a ``.ply``/``.obj`` or ``.vox``.
 
     Checks everything that can be checked before the work starts (output extension,
-    existing output, checkpoint, image), then runs :func:`depth_pipeline` or
+    existing output, checkpoint, image, elevation), then runs :func:`depth_pipeline` or
     :func:`voxel_pipeline` with a progress bar and writes the file atomically.
+
+    ``elevation``: how many degrees above the object the camera was (``--elevation``;
+    default 25, :func:`default_camera`'s). The depth network is told it and the depth is
+    unprojected with it; the course's networks saw 10 to 40 degrees in training.
 
     Returns:
         ``{"out": Path, "notes": [...], "summary": str}``.
@@ -435,6 +441,8 @@ def reconstruct_file(
 
     if method not in OUTPUT_SUFFIXES:
         raise ValueError(f"unknown method {method!r}; use depth or voxels")
+    if not -90.0 < float(elevation) < 90.0:
+        raise ValueError(f"--elevation must be between -90 and 90 degrees, got {elevation}")
     out = Path(out)
     if out.suffix.lower() not in OUTPUT_SUFFIXES[method]:
         raise ValueError(
@@ -458,6 +466,12 @@ def reconstruct_file(
         raise ValueError(f"{path} holds a {kind!r} model; --method depth needs a depth model")
     size = int((state["config"].get("data") or {}).get("image_size") or 128)
     photo = load_photo(image, size=size)
+    notes = list(photo.notes)
+    if method == "depth" and not 10.0 <= float(elevation) <= 40.0:
+        notes.append(
+            f"an elevation of {elevation:g} degrees is outside the 10-40 the depth network "
+            "was trained on: expect a rougher shape"
+        )
     bar = tqdm(total=7 if method == "depth" else 3, desc=f"reconstruct ({method})",
                disable=not progress)  # fmt: skip
     bar.update(1)
@@ -465,12 +479,15 @@ def reconstruct_file(
         if method == "depth":
             from course_utils.depth import predict_depth
 
-            depth, prob = predict_depth(model, photo.image[None])
+            camera = default_camera(elev=elevation)  # told to the network, used to unproject
+            depth, prob = predict_depth(model, photo.image[None], R=camera[0])
             mask = prob[0] > 0.5
             if photo.mask is not None:
                 mask &= photo.mask
             bar.update(1)
-            rec = depth_pipeline(photo.image, depth[0], mask, poisson=poisson, progress=bar)
+            rec = depth_pipeline(
+                photo.image, depth[0], mask, camera, poisson=poisson, progress=bar
+            )
             save_coloured_mesh(out, rec.trimmed_verts, rec.trimmed_faces, rec.trimmed_colours)
             summary = (
                 f"{int(rec.keep.sum())} of {len(rec.keep)} points kept, mesh with "
@@ -486,7 +503,7 @@ def reconstruct_file(
         bar.update(bar.total - bar.n)
     finally:
         bar.close()
-    return {"out": out, "notes": photo.notes, "summary": summary}
+    return {"out": out, "notes": notes, "summary": summary}
 
 
 # ------------------------------------------------------------------ pictures

@@ -68,8 +68,8 @@ CHECKPOINT_VERSION = 1
 #: File name of the checkpoint written after every epoch in the output folder.
 CHECKPOINT_NAME = "last.pt"
 #: Batch entries the losses use (moved to the device); the rest stays on the CPU.
-_TENSOR_KEYS = ("image", "voxels", "points", "normals", "mask", "category", "depth",
-                "fixed_depth", "novel_depth")  # chapter 08's depth; chapter 07's targets
+_TENSOR_KEYS = ("image", "voxels", "points", "normals", "mask", "category", "depth", "R",
+                "fixed_depth", "novel_depth")  # chapter 08's depth and R; chapter 07's targets
 
 
 class CheckpointError(ValueError):
@@ -294,7 +294,7 @@ class InMemoryShapes:
     Reading 1,600 items from the disk cache takes seconds — every epoch. This keeps just
     ``image`` (as uint8: the renders are 8-bit anyway, 4x less memory), ``voxels`` (as
     bool), ``points`` and ``category`` of every item (for chapter 08's depth items:
-    ``depth`` and ``mask`` instead of voxels and points), stacked (about 150 MB for 1,600
+    ``depth``, ``mask`` and the cameras' rotations ``R`` instead of voxels and points), stacked (about 150 MB for 1,600
     shapes at 128²), and cuts batches from them by index.
 
     Args:
@@ -333,6 +333,8 @@ class InMemoryShapes:
             for key in ("points", "depth"):  # chapter 08's depth items have no points
                 if key in batch:
                     parts.setdefault(key, []).append(batch[key].float())
+            if "depth" in batch:  # the camera's rotation: how steeply the picture looks down
+                parts.setdefault("R", []).append(batch["R"].float())
             parts.setdefault("category", []).append(batch["category"])
             for key in self.OPTIONAL_KEYS:
                 if key in batch:

@@ -228,6 +228,83 @@ def test_depth_net_predicts_a_positive_scale_and_refuses_the_other_head() -> Non
         net.load_state_dict(old.state_dict())
 
 
+@pytest.mark.parametrize("azim", [0.0, 137.0])
+@pytest.mark.parametrize("elev", [10.0, 25.0, 40.0])
+def test_ray_elevation_known_values(elev: float, azim: float) -> None:
+    from course_utils.models.depth import ray_elevation
+    from course_utils.p3d.renderer import look_at_view_transform
+
+    R, _ = look_at_view_transform(dist=2.0, elev=elev, azim=azim)
+    size, fov = 9, 30.0
+    sines = ray_elevation(R, size, fov)[0, 0]
+    # the centre column's rays rise by atan(y tan(fov/2)) above the optical axis, which
+    # points elev degrees below the horizon (NDC y of row r: 1 - (2r + 1) / size)
+    y = 1 - (2 * torch.arange(size, dtype=torch.float64) + 1) / size
+    angle = torch.atan(y * math.tan(math.radians(fov) / 2)) - math.radians(elev)
+    assert torch.allclose(sines[:, size // 2].double(), torch.sin(angle), atol=1e-6)
+    assert torch.allclose(sines, sines.flip(-1), atol=1e-6)  # mirroring keeps it
+    assert bool((sines[:-1] > sines[1:]).all())  # higher rows look higher
+    if elev == 25.0:  # None: the default camera's elevation (photo3d.default_camera)
+        from course_utils.photo3d import default_camera
+
+        assert torch.allclose(ray_elevation(None, size, fov), sines[None, None], atol=1e-6)
+        assert torch.allclose(ray_elevation(default_camera()[0][None], size, fov)[0, 0], sines,
+                              atol=1e-6)  # fmt: skip
+
+
+def test_depth_net_reads_the_camera_elevation_and_checks_it() -> None:
+    from course_utils.models.depth import DepthNet
+    from course_utils.p3d.renderer import look_at_view_transform
+
+    torch.manual_seed(0)
+    net = DepthNet(channels=(4, 8), input_size=16).eval()
+    images = torch.rand(2, 3, 16, 16)
+    low, _ = look_at_view_transform(dist=2.0, elev=10.0, azim=30.0)
+    high, _ = look_at_view_transform(dist=2.0, elev=40.0, azim=30.0)
+    default, _ = look_at_view_transform(dist=2.0, elev=25.0, azim=-80.0)
+    d_low, _ = predict_depth(net, images, R=low)  # one (3, 3) rotation for the batch
+    d_high, _ = predict_depth(net, images, R=torch.cat([high, high]))
+    d_none, _ = predict_depth(net, images)
+    d_default, _ = predict_depth(net, images, R=default)
+    assert not torch.allclose(d_low, d_high, atol=1e-4)  # the elevation is an input
+    assert torch.allclose(d_none, d_default, atol=1e-6)  # None: 25 degrees, any azimuth
+    with pytest.raises(ValueError, match=r"R must be \(B, 3, 3\) with B = 2"):
+        net(images, low)
+    blind = DepthNet(channels=(4, 8), input_size=16, camera_up=False).eval()
+    assert torch.equal(predict_depth(blind, images, R=low)[0], predict_depth(blind, images)[0])
+
+
+def test_depth_loss_on_a_batch_without_object_pixels_is_the_mask_term() -> None:
+    from course_utils.models.depth import depth_loss
+
+    depth = torch.full((2, 1, 8, 8), 2.5, requires_grad=True)
+    logits = torch.zeros(2, 1, 8, 8)
+    loss, parts = depth_loss(depth, logits, torch.zeros(2, 1, 8, 8), torch.zeros(2, 1, 8, 8),
+                             scale=torch.full((2, 1, 8, 8), 0.05))  # fmt: skip
+    assert parts["depth_l1"] == parts["depth_grad"] == parts["scale_nll"] == 0.0
+    assert math.isclose(float(loss.detach()), 0.1 * math.log(2), rel_tol=1e-6)  # BCE of logit 0
+    loss.backward()
+    assert torch.equal(depth.grad, torch.zeros_like(depth))
+
+
+def test_an_earlier_depth_checkpoint_gets_a_retrain_message() -> None:
+    from course_utils.models.depth import DepthNet
+
+    earlier = {"channels": (32, 64, 128, 256, 256), "head_channels": 32, "camera_up": False}
+    state = DepthNet(**earlier).state_dict()
+    with pytest.raises(ValueError, match=r"earlier version.*train --decoder depth --force"):
+        DepthNet().load_state_dict(state)
+    DepthNet(**earlier).load_state_dict(state)  # the constructor the message names fits
+
+
+def test_training_views_keep_their_cameras_in_memory(views: DepthViews) -> None:
+    from course_utils.training import InMemoryShapes
+
+    kept = InMemoryShapes(views, views.collate_fn, progress=False)
+    assert torch.equal(kept.tensors["R"], torch.stack([views[i]["R"] for i in range(len(views))]))
+    assert torch.equal(kept.batch(torch.tensor([3]))["R"][0], views[3]["R"])
+
+
 def tiny_depth_config(epochs: int = 3) -> TrainConfig:
     model = ModelConfig(decoder="depth", input_size=32, encoder_options={"channels": [8, 16, 16]})
     return TrainConfig(model=model, epochs=epochs, batch_size=4, lr=3e-3, seed=0,
@@ -393,6 +470,14 @@ def test_reconstruct_depth_writes_a_coloured_ply(checkpoints, photo, tmp_path, c
     assert main(argv) == 1  # exists now
     assert "exists; add --force" in capsys.readouterr().err
     assert main(argv + ["--force"]) == 0
+    capsys.readouterr()
+    # another elevation: the network is told it and the points are lifted with it
+    assert main(argv + ["--force", "--elevation", "60"]) == 0
+    assert "outside the 10-40 the depth network was trained on" in capsys.readouterr().out
+    steeper = IO().load_mesh(out).verts_packed()
+    assert steeper.shape != mesh.verts_packed().shape or not torch.allclose(
+        steeper, mesh.verts_packed(), atol=1e-3
+    )
 
 
 def test_reconstruct_voxels_writes_a_vox(checkpoints, photo, tmp_path, capsys) -> None:
@@ -418,6 +503,7 @@ def test_reconstruct_voxels_writes_a_vox(checkpoints, photo, tmp_path, capsys) -
         ("no_checkpoint", 1, "make one with: python -m course_utils train --decoder depth"),
         ("wrong_model", 1, "--method depth needs a depth model"),
         ("voxel_from_depth", 1, "the voxel method needs a voxels or implicit model"),
+        ("elevation", 1, "--elevation must be between -90 and 90 degrees, got 95"),
     ],
 )
 def test_reconstruct_errors_are_one_line(case, code, message, checkpoints, photo, tmp_path,
@@ -448,6 +534,8 @@ def test_reconstruct_errors_are_one_line(case, code, message, checkpoints, photo
         method, out = "voxels", str(tmp_path / "x.vox")
     argv = ["reconstruct", image, "--method", method, "--out", out, "--checkpoint", checkpoint,
             "--quiet"]  # fmt: skip
+    if case == "elevation":
+        argv += ["--elevation", "95"]
     if code == 2:
         with pytest.raises(SystemExit) as exit_info:
             main(argv)

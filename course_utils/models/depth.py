@@ -4,8 +4,13 @@
 blocks — as the downward half of a U-Net: the features of every resolution are kept and
 an upward half doubles the resolution five times, concatenating the encoder's features of
 the same size (skip connections: the fine silhouette comes from the early layers, the
-depth layout from the deep ones). The last layer sees the image itself and outputs three
-maps:
+depth layout from the deep ones). Its blocks are half as wide as chapter 05's: trained
+for ten CPU-minutes, a network learns more from twice as many steps than from twice as
+many channels. Besides the colours, every pixel gets the sine of its ray's elevation
+above the horizon (:func:`ray_elevation`, from the camera's rotation ``R``;
+``camera_up=True``): how steeply the camera looks down is something a phone knows from its
+gravity sensor, and a picture alone barely shows it. The last layer sees the image itself
+and outputs three maps:
 
 * **depth** = ``depth_offset + output``: the view-space depth ``z`` (the rasterizer's
   ``zbuf``), in scene units. The course's cameras are ``CAMERA_DIST = 2`` from the object
@@ -28,11 +33,13 @@ keeping their one view.
 
 It plugs into chapter 05's :func:`course_utils.training.train` like the other models: it
 has a ``kind`` (``"depth"``), a ``config`` and a :meth:`DepthNet.loss` computed from a
-batch with ``"image"``, ``"depth"`` and ``"mask"`` (see :class:`course_utils.depth.DepthViews`).
+batch with ``"image"``, ``"depth"``, ``"mask"`` and ``"R"`` (see
+:class:`course_utils.depth.DepthViews`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -41,10 +48,15 @@ from torch import nn
 
 from course_utils.models.encoders import ConvEncoder, _norm2d
 
-__all__ = ["DepthNet", "depth_loss", "laplace_nll", "augment_views"]
+__all__ = ["DepthNet", "depth_loss", "laplace_nll", "augment_views", "ray_elevation"]
 
 #: The smallest scale ``b`` the network can predict (1 mm at the course's 1-unit shapes).
 MIN_SCALE = 1e-3
+#: The camera elevation (degrees) assumed when none is given: that of
+#: :func:`course_utils.photo3d.default_camera`, which unprojects a photo's depth.
+DEFAULT_ELEVATION = 25.0
+#: The course cameras' field of view (degrees; ``course_utils.datasets.generate.FOV``).
+DEFAULT_FOV = 30.0
 
 
 def _up_block(in_channels: int, out_channels: int, norm: str) -> nn.Module:
@@ -59,15 +71,19 @@ def _up_block(in_channels: int, out_channels: int, norm: str) -> nn.Module:
 
 
 def _gradient_error(error: torch.Tensor, on: torch.Tensor, step: int) -> torch.Tensor:
-    """Mean ``|e(p + step) - e(p)|`` over horizontal and vertical pixel pairs both on ``on``."""
-    total, count = error.new_zeros(()), 0
+    """Mean ``|e(p + step) - e(p)|`` over horizontal and vertical pixel pairs both on ``on``.
+
+    ``on`` is a float 0/1 map: masked sums instead of boolean indexing, which would cost
+    a ``nonzero`` (a sync and a copy) per term in every training step.
+    """
+    total, count = error.new_zeros(()), error.new_zeros(())
     for dim in (-1, -2):
         n = error.shape[dim]
         a, b = error.narrow(dim, step, n - step), error.narrow(dim, 0, n - step)
-        pair = on.narrow(dim, step, n - step) & on.narrow(dim, 0, n - step)
-        total = total + (a - b).abs()[pair].sum()
-        count += int(pair.sum())
-    return total / max(count, 1)
+        pair = on.narrow(dim, step, n - step) * on.narrow(dim, 0, n - step)
+        total = total + ((a - b).abs() * pair).sum()
+        count = count + pair.sum()
+    return total / count.clamp(min=1)
 
 
 def laplace_nll(error: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -117,15 +133,14 @@ def depth_loss(
     gradient is the NLL's): ``b`` learns how large the error is, without pulling the depth
     (the depth is trained by the L1 and gradient terms alone, as without ``scale``).
     """
-    on = true_mask > 0.5
-    if bool(on.any()):
-        error = depth - true_depth
-        l1 = error.abs()[on].mean()
-        grad = _gradient_error(error, on, 1) + _gradient_error(error, on, 4)
-        nll = _laplace_regret(error.detach(), scale)[on].mean() if scale is not None else None
-    else:
-        l1 = grad = depth.sum() * 0
-        nll = scale.sum() * 0 if scale is not None else None
+    on = (true_mask > 0.5).to(depth.dtype)
+    pixels = on.sum().clamp(min=1)  # no object pixel: every depth term is 0
+    error = depth - true_depth
+    l1 = (error.abs() * on).sum() / pixels
+    grad = _gradient_error(error, on, 1) + _gradient_error(error, on, 4)
+    nll = None
+    if scale is not None:
+        nll = (_laplace_regret(error.detach(), scale) * on).sum() / pixels
     bce = F.binary_cross_entropy_with_logits(mask_logits, true_mask.float())
     loss = l1 + grad_weight * grad + mask_weight * bce
     parts = {"depth_l1": float(l1.detach()), "depth_grad": float(grad.detach()),
@@ -136,6 +151,41 @@ def depth_loss(
     return loss, parts
 
 
+def ray_elevation(R: torch.Tensor | None, size: int, fov: float = DEFAULT_FOV) -> torch.Tensor:
+    """``(B, 1, size, size)``: the sine of each pixel ray's elevation above the horizon.
+
+    The course's objects stand upright (+Y up) and the camera looks at them from above. The
+    world's up direction seen from the camera is row 1 of PyTorch3D's world-to-view
+    rotation ``R`` (``X_view = X_world @ R + T``): ``(0, cos e, -sin e)`` for a camera
+    at elevation ``e`` with no roll. A pixel's ray leaves the camera along
+    ``(x tan(fov/2), y tan(fov/2), 1)`` (NDC ``x`` and ``y`` of the pixel's centre, +X left,
+    +Y up, row 0 at the top), and its dot product with the unit up vector is the sine of
+    its elevation: 0 on the horizon, ``-sin e`` at the image centre.
+
+    Args:
+        R: ``(B, 3, 3)`` world-to-view rotations, or None for one camera at
+            :data:`DEFAULT_ELEVATION`.
+        size: the map's side in pixels (square images).
+        fov: the vertical field of view, degrees.
+
+    Example:
+        >>> e = ray_elevation(None, 3)[0, 0]  # 25 degrees: the centre ray points 25 below
+        >>> round(float(e[1, 1]), 4), round(-math.sin(math.radians(25)), 4)
+        (-0.4226, -0.4226)
+    """
+    if R is None:
+        e = math.radians(DEFAULT_ELEVATION)
+        up = torch.tensor([[0.0, math.cos(e), -math.sin(e)]])
+    else:
+        up = R[:, 1, :].float()
+    centres = 1 - (2 * torch.arange(size, dtype=torch.float32, device=up.device) + 1) / size
+    t = centres * math.tan(math.radians(fov) / 2)
+    y, x = torch.meshgrid(t, t, indexing="ij")
+    rays = torch.stack([x, y, torch.ones_like(x)])
+    rays = rays / rays.norm(dim=0, keepdim=True)
+    return torch.einsum("bc,chw->bhw", up, rays)[:, None]
+
+
 def augment_views(
     batch: dict[str, Any], generator: torch.Generator | None = None
 ) -> dict[str, Any]:
@@ -144,7 +194,8 @@ def augment_views(
     Each view (``image`` ``(B, 3, S, S)``, ``depth`` and ``mask`` ``(B, 1, S, S)``) is
     mirrored with probability 1/2 — image, depth and mask together: the mirror image of a
     render is the render of the mirrored shape from the mirrored camera, which for the
-    course's cameras (looking at the origin, no roll) is the same camera — and its RGB
+    course's cameras (looking at the origin, no roll) is the same camera, so ``R`` is kept
+    (and :func:`ray_elevation`, symmetric left-right, with it) — and its RGB
     channels are put in one of the 6 orders at random (the lights are white, so this
     repaints the parts without changing the shading or the white background).
     """
@@ -166,7 +217,9 @@ class DepthNet(nn.Module):
     """U-Net on chapter 05's encoder: ``(B, 3, S, S)`` -> depth ``(B, 1, S, S)`` and mask logits.
 
     Args:
-        channels: the encoder's block widths (as :class:`~.encoders.ConvEncoder`).
+        channels: the encoder's block widths (as :class:`~.encoders.ConvEncoder`). The
+            default is half chapter 05's width: on a CPU budget the network is limited by
+            how many steps it takes, not by its size (``benchmarks/README.md``, chapter 08).
         input_size: images are resized to this size (a power of two times 2**len(channels)
             keeps every skip aligned; None: as they are); the outputs are resized back.
         norm: ``"batch"`` or ``"group"``.
@@ -177,6 +230,13 @@ class DepthNet(nn.Module):
             the head, ``b = MIN_SCALE + softplus(.)``; see :meth:`predict`).
         scale_weight: weight of the scale's Laplace NLL in :meth:`loss`.
         augment: mirror and recolour the training batches (:func:`augment_views`).
+        head_channels: width of the last layer before the outputs (it runs at the full
+            input resolution, so it is the most expensive layer per channel).
+        camera_up: give the network the camera's elevation, as a fourth input channel:
+            :func:`ray_elevation` of every pixel. Without it, a picture alone does not say
+            how steeply the camera looks down, and a table top or a lamp's base can be
+            read tilted by as much as the elevations vary (10-40 degrees).
+        fov: the cameras' field of view (degrees) for :func:`ray_elevation`.
 
     Example:
         >>> net = DepthNet(channels=(4, 8), input_size=16)
@@ -189,7 +249,7 @@ class DepthNet(nn.Module):
 
     def __init__(
         self,
-        channels: tuple[int, ...] | list[int] = (32, 64, 128, 256, 256),
+        channels: tuple[int, ...] | list[int] = (16, 32, 64, 128, 128),
         input_size: int | None = 64,
         norm: str = "batch",
         depth_offset: float = 2.0,
@@ -198,10 +258,17 @@ class DepthNet(nn.Module):
         uncertainty: bool = True,
         scale_weight: float = 0.1,
         augment: bool = True,
+        head_channels: int = 16,
+        camera_up: bool = True,
+        fov: float = DEFAULT_FOV,
     ) -> None:
         super().__init__()
         channels = tuple(int(c) for c in channels)
-        self.encoder = ConvEncoder(latent_dim=1, channels=channels, input_size=None, norm=norm)
+        self.camera_up = bool(camera_up)
+        inputs = 4 if self.camera_up else 3
+        self.encoder = ConvEncoder(
+            latent_dim=1, channels=channels, input_size=None, norm=norm, in_channels=inputs
+        )
         self.input_size = input_size
         self.depth_offset = float(depth_offset)
         self.mask_weight = float(mask_weight)
@@ -209,6 +276,7 @@ class DepthNet(nn.Module):
         self.uncertainty = bool(uncertainty)
         self.scale_weight = float(scale_weight)
         self.augment = bool(augment)
+        self.fov = float(fov)
         ups = []
         previous = channels[-1]
         for skip in reversed(channels[:-1]):
@@ -216,9 +284,9 @@ class DepthNet(nn.Module):
             previous = skip
         self.ups = nn.ModuleList(ups)
         self.head = nn.Sequential(
-            nn.Conv2d(previous + 3, 32, 3, padding=1),
+            nn.Conv2d(previous + inputs, head_channels, 3, padding=1),
             nn.ReLU(inplace=True),
-            nn.Conv2d(32, 3 if self.uncertainty else 2, 3, padding=1),
+            nn.Conv2d(head_channels, 3 if self.uncertainty else 2, 3, padding=1),
         )
         if self.uncertainty:  # start b near 0.05 (softplus(-3)), the size of an early error
             with torch.no_grad():
@@ -229,36 +297,50 @@ class DepthNet(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(B, 3, S, S)`` RGB in [0, 1] -> depth and mask logits, each ``(B, 1, S, S)``."""
-        depth, mask_logits, _ = self.predict(images)
+    def forward(
+        self, images: torch.Tensor, R: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, 3, S, S)`` RGB in [0, 1] -> depth and mask logits, each ``(B, 1, S, S)``.
+
+        ``R``: ``(B, 3, 3)`` the cameras' world-to-view rotations (the course's items hold
+        them), for ``camera_up``; None: a camera at :data:`DEFAULT_ELEVATION` degrees.
+        """
+        depth, mask_logits, _ = self.predict(images, R)
         return depth, mask_logits
 
     def predict(
-        self, images: torch.Tensor
+        self, images: torch.Tensor, R: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """``(B, 3, S, S)`` -> depth, mask logits and the scale ``b`` (None without
-        ``uncertainty``), each ``(B, 1, S, S)``."""
+        """``(B, 3, S, S)`` (and ``R`` as in :meth:`forward`) -> depth, mask logits and the
+        scale ``b`` (None without ``uncertainty``), each ``(B, 1, S, S)``."""
         if images.dim() != 4 or images.shape[1] != 3:
             raise ValueError(f"images must be (B, 3, H, W), got {tuple(images.shape)}")
+        if R is not None and (R.dim() != 3 or R.shape[1:] != (3, 3) or len(R) != len(images)):
+            raise ValueError(
+                f"R must be (B, 3, 3) with B = {len(images)} images, got {tuple(R.shape)}"
+            )
         size = images.shape[-2:]
         x = images
         if self.input_size is not None and tuple(size) != (self.input_size,) * 2:
             x = F.interpolate(
                 x, size=(self.input_size,) * 2, mode="bilinear", align_corners=False, antialias=True
             )
+        x = x * 2.0 - 1.0
+        if self.camera_up:
+            up = ray_elevation(None if R is None else R.to(x.device), x.shape[-1], self.fov)
+            x = torch.cat([x, up.to(x.device).expand(len(x), -1, -1, -1)], dim=1)
         skips = []
-        h = x * 2.0 - 1.0
+        h = x
         for block in self.encoder.blocks:
             h = block(h)
             skips.append(h)
         h = skips.pop()
-        for up in self.ups:
+        for up_block in self.ups:
             skip = skips.pop()
             h = F.interpolate(h, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            h = up(torch.cat([h, skip], dim=1))
+            h = up_block(torch.cat([h, skip], dim=1))
         h = F.interpolate(h, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        out = self.head(torch.cat([h, x * 2.0 - 1.0], dim=1))
+        out = self.head(torch.cat([h, x], dim=1))
         if tuple(out.shape[-2:]) != tuple(size):
             out = F.interpolate(out, size=size, mode="bilinear", align_corners=False)
         scale = MIN_SCALE + F.softplus(out[:, 2:3]) if self.uncertainty else None
@@ -267,18 +349,18 @@ class DepthNet(nn.Module):
     def loss(
         self, batch: dict[str, Any], generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """The training loss of a batch with ``"image"``, ``"depth"`` and ``"mask"``
+        """The training loss of a batch with ``"image"``, ``"depth"``, ``"mask"`` and ``"R"``
         (augmented with :func:`augment_views` in training mode when ``augment``)."""
         if self.training and self.augment:
             batch = augment_views(batch, generator)
-        depth, mask_logits, scale = self.predict(batch["image"])
+        depth, mask_logits, scale = self.predict(batch["image"], batch.get("R"))
         return depth_loss(
             depth, mask_logits, batch["depth"], batch["mask"], self.mask_weight,
             self.grad_weight, scale, self.scale_weight,
         )  # fmt: skip
 
     def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
-        """As ``nn.Module``'s, with a clear error for a checkpoint of the other head."""
+        """As ``nn.Module``'s, with a clear error for a checkpoint of another architecture."""
         weight = state_dict.get("head.2.weight")
         expected = self.head[2].weight.shape[0]
         if weight is not None and weight.shape[0] != expected:
@@ -288,4 +370,16 @@ class DepthNet(nn.Module):
                 "uncertainty output; retrain it (python -m course_utils train --decoder depth "
                 "--force) or build DepthNet(uncertainty=...) to match"
             )
+        own = self.state_dict()
+        for key, value in state_dict.items():
+            if key in own and tuple(value.shape) != tuple(own[key].shape):
+                raise ValueError(
+                    f"this depth checkpoint does not fit the network: {key} is "
+                    f"{tuple(value.shape)} in the file, {tuple(own[key].shape)} here. It was "
+                    "probably trained by an earlier version of the chapter, whose DepthNet was "
+                    "twice as wide and did not see the camera's elevation; retrain it "
+                    "(python -m course_utils train --decoder depth --force), or build "
+                    "DepthNet(channels=(32, 64, 128, 256, 256), head_channels=32, "
+                    "camera_up=False) to load it"
+                )
         return super().load_state_dict(state_dict, strict=strict, assign=assign)

@@ -70,6 +70,9 @@ class ConvEncoder(nn.Module):
             silhouettes are still clear at that size.
         norm: ``"batch"`` (BatchNorm, default: fast and trains quickly) or ``"group"``
             (GroupNorm: the same in training and evaluation, good for tiny batches).
+        in_channels: channels of the first block's input (3 for RGB; chapter 08's
+            :class:`~course_utils.models.depth.DepthNet` adds a fourth, which runs its
+            blocks itself; :meth:`forward` takes RGB images).
 
     Example:
         >>> encoder = ConvEncoder(latent_dim=16, channels=(4, 8), input_size=32)
@@ -83,12 +86,13 @@ class ConvEncoder(nn.Module):
         channels: Sequence[int] = (32, 64, 128, 256, 256),
         input_size: int | None = 64,
         norm: str = "batch",
+        in_channels: int = 3,
     ) -> None:
         super().__init__()
         self.latent_dim = int(latent_dim)
         self.input_size = input_size
         blocks: list[nn.Module] = []
-        previous = 3
+        previous = int(in_channels)
         for width in channels:
             blocks.append(
                 nn.Sequential(

@@ -510,6 +510,10 @@ def build_parser() -> argparse.ArgumentParser:
     reconstruct.add_argument(
         "--poisson", default="builtin", choices=("builtin", "open3d"), help="surface solver"
     )
+    reconstruct.add_argument(
+        "--elevation", type=float, default=25.0, metavar="DEG",
+        help="degrees the camera looked down on the object (depth method; default 25)",
+    )  # fmt: skip
     reconstruct.add_argument("--force", action="store_true", help="replace an existing --out")
     reconstruct.add_argument("--quiet", action="store_true", help="no progress bar")
     reconstruct.set_defaults(run=_reconstruct)
@@ -541,7 +545,7 @@ def _reconstruct(args: argparse.Namespace) -> int:
 
     result = reconstruct_file(
         args.image, args.method, args.out, checkpoint=args.checkpoint, force=args.force,
-        poisson=args.poisson, progress=not args.quiet,
+        poisson=args.poisson, progress=not args.quiet, elevation=args.elevation,
     )  # fmt: skip
     for note in result["notes"]:
         print(f"note: {note}")
