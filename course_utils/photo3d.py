@@ -485,9 +485,7 @@ def reconstruct_file(
             if photo.mask is not None:
                 mask &= photo.mask
             bar.update(1)
-            rec = depth_pipeline(
-                photo.image, depth[0], mask, camera, poisson=poisson, progress=bar
-            )
+            rec = depth_pipeline(photo.image, depth[0], mask, camera, poisson=poisson, progress=bar)
             save_coloured_mesh(out, rec.trimmed_verts, rec.trimmed_faces, rec.trimmed_colours)
             summary = (
                 f"{int(rec.keep.sum())} of {len(rec.keep)} points kept, mesh with "

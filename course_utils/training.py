@@ -294,8 +294,8 @@ class InMemoryShapes:
     Reading 1,600 items from the disk cache takes seconds — every epoch. This keeps just
     ``image`` (as uint8: the renders are 8-bit anyway, 4x less memory), ``voxels`` (as
     bool), ``points`` and ``category`` of every item (for chapter 08's depth items:
-    ``depth``, ``mask`` and the cameras' rotations ``R`` instead of voxels and points), stacked (about 150 MB for 1,600
-    shapes at 128²), and cuts batches from them by index.
+    ``depth``, ``mask`` and the cameras' rotations ``R`` instead of voxels and points),
+    stacked (about 150 MB for 1,600 shapes at 128²), and cuts batches from them by index.
 
     Args:
         dataset: items in the course format.
