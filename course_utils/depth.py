@@ -164,7 +164,9 @@ def _camera_args(model: Any, R: torch.Tensor | None, batch: int) -> tuple[Any, .
         return (None,)
     R = torch.as_tensor(R, dtype=torch.float32)
     R = R[None] if R.dim() == 2 else R
-    return (R.expand(batch, 3, 3).to(model.device),)
+    if len(R) == 1:  # one camera for the whole batch; other sizes are checked by the model
+        R = R.expand(batch, *R.shape[1:])
+    return (R.to(model.device),)
 
 
 def predict_depth(

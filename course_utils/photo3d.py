@@ -136,10 +136,16 @@ def load_photo(path: str | Path, size: int = 128) -> Photo:
     return Photo(image=tensor.contiguous(), mask=mask_tensor, notes=notes)
 
 
-def default_camera(elev: float = 25.0, azim: float = 0.0, dist: float = 2.0) -> tuple[Any, ...]:
-    """``(R (3, 3), T (3,), fov)``: the course's typical camera (as in ``ShapeDataset``)."""
+def default_camera(
+    elev: float | None = None, azim: float = 0.0, dist: float = 2.0
+) -> tuple[Any, ...]:
+    """``(R (3, 3), T (3,), fov)``: the course's typical camera (as in ``ShapeDataset``);
+    ``elev`` None: the depth network's default elevation (``DEFAULT_ELEVATION``, 25°)."""
     from course_utils.datasets.generate import FOV
+    from course_utils.models.depth import DEFAULT_ELEVATION
     from course_utils.p3d import renderer
+
+    elev = DEFAULT_ELEVATION if elev is None else elev
 
     R, T = renderer.look_at_view_transform(dist=dist, elev=elev, azim=azim)
     return R[0], T[0], FOV

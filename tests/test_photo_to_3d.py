@@ -270,6 +270,9 @@ def test_depth_net_reads_the_camera_elevation_and_checks_it() -> None:
     assert torch.allclose(d_none, d_default, atol=1e-6)  # None: 25 degrees, any azimuth
     with pytest.raises(ValueError, match=r"R must be \(B, 3, 3\) with B = 2"):
         net(images, low)
+    three = torch.cat([low, low, low])  # a rotation too many: the model's clear error
+    with pytest.raises(ValueError, match=r"with B = 2 images, got \(3, 3, 3\)"):
+        predict_depth(net, images, R=three)
     blind = DepthNet(channels=(4, 8), input_size=16, camera_up=False).eval()
     assert torch.equal(predict_depth(blind, images, R=low)[0], predict_depth(blind, images)[0])
 

@@ -46,17 +46,16 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the usual name
 from torch import nn
 
+from course_utils.datasets.generate import FOV
 from course_utils.models.encoders import ConvEncoder, _norm2d
 
 __all__ = ["DepthNet", "depth_loss", "laplace_nll", "augment_views", "ray_elevation"]
 
 #: The smallest scale ``b`` the network can predict (1 mm at the course's 1-unit shapes).
 MIN_SCALE = 1e-3
-#: The camera elevation (degrees) assumed when none is given: that of
+#: The camera elevation (degrees) assumed when none is given; also the elevation of
 #: :func:`course_utils.photo3d.default_camera`, which unprojects a photo's depth.
 DEFAULT_ELEVATION = 25.0
-#: The course cameras' field of view (degrees; ``course_utils.datasets.generate.FOV``).
-DEFAULT_FOV = 30.0
 
 
 def _up_block(in_channels: int, out_channels: int, norm: str) -> nn.Module:
@@ -151,7 +150,7 @@ def depth_loss(
     return loss, parts
 
 
-def ray_elevation(R: torch.Tensor | None, size: int, fov: float = DEFAULT_FOV) -> torch.Tensor:
+def ray_elevation(R: torch.Tensor | None, size: int, fov: float = FOV) -> torch.Tensor:
     """``(B, 1, size, size)``: the sine of each pixel ray's elevation above the horizon.
 
     The course's objects stand upright (+Y up) and the camera looks at them from above. The
@@ -166,7 +165,7 @@ def ray_elevation(R: torch.Tensor | None, size: int, fov: float = DEFAULT_FOV) -
         R: ``(B, 3, 3)`` world-to-view rotations, or None for one camera at
             :data:`DEFAULT_ELEVATION`.
         size: the map's side in pixels (square images).
-        fov: the vertical field of view, degrees.
+        fov: the vertical field of view, degrees (the course cameras' ``FOV``).
 
     Example:
         >>> e = ray_elevation(None, 3)[0, 0]  # 25 degrees: the centre ray points 25 below
@@ -260,7 +259,7 @@ class DepthNet(nn.Module):
         augment: bool = True,
         head_channels: int = 16,
         camera_up: bool = True,
-        fov: float = DEFAULT_FOV,
+        fov: float = FOV,
     ) -> None:
         super().__init__()
         channels = tuple(int(c) for c in channels)
