@@ -422,7 +422,7 @@ def reconstruct_file(
     force: bool = False,
     poisson: str = "builtin",
     progress: bool = True,
-    elevation: float = 25.0,
+    elevation: float | None = None,
 ) -> dict[str, Any]:
     """``python -m course_utils reconstruct``: one photo -> a ``.ply``/``.obj`` or ``.vox``.
 
@@ -431,7 +431,7 @@ def reconstruct_file(
     :func:`voxel_pipeline` with a progress bar and writes the file atomically.
 
     ``elevation``: how many degrees above the object the camera was (``--elevation``;
-    default 25, :func:`default_camera`'s). The depth network is told it and the depth is
+    None: :func:`default_camera`'s 25). The depth network is told it and the depth is
     unprojected with it; the course's networks saw 10 to 40 degrees in training.
 
     Returns:
@@ -447,7 +447,7 @@ def reconstruct_file(
 
     if method not in OUTPUT_SUFFIXES:
         raise ValueError(f"unknown method {method!r}; use depth or voxels")
-    if not -90.0 < float(elevation) < 90.0:
+    if elevation is not None and not -90.0 < float(elevation) < 90.0:
         raise ValueError(f"--elevation must be between -90 and 90 degrees, got {elevation}")
     out = Path(out)
     if out.suffix.lower() not in OUTPUT_SUFFIXES[method]:
@@ -473,7 +473,7 @@ def reconstruct_file(
     size = int((state["config"].get("data") or {}).get("image_size") or 128)
     photo = load_photo(image, size=size)
     notes = list(photo.notes)
-    if method == "depth" and not 10.0 <= float(elevation) <= 40.0:
+    if method == "depth" and elevation is not None and not 10.0 <= float(elevation) <= 40.0:
         notes.append(
             f"an elevation of {elevation:g} degrees is outside the 10-40 the depth network "
             "was trained on: expect a rougher shape"

@@ -326,8 +326,8 @@ class DepthNet(nn.Module):
             )
         x = x * 2.0 - 1.0
         if self.camera_up:
-            up = ray_elevation(None if R is None else R.to(x.device), x.shape[-1], self.fov)
-            x = torch.cat([x, up.to(x.device).expand(len(x), -1, -1, -1)], dim=1)
+            up = ray_elevation(R, x.shape[-1], self.fov).to(x.device)
+            x = torch.cat([x, up.expand(len(x), -1, -1, -1)], dim=1)
         skips = []
         h = x
         for block in self.encoder.blocks:

@@ -511,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--poisson", default="builtin", choices=("builtin", "open3d"), help="surface solver"
     )
     reconstruct.add_argument(
-        "--elevation", type=float, default=25.0, metavar="DEG",
+        "--elevation", type=float, default=None, metavar="DEG",
         help="degrees the camera looked down on the object (depth method; default 25)",
     )  # fmt: skip
     reconstruct.add_argument("--force", action="store_true", help="replace an existing --out")
